@@ -1,0 +1,216 @@
+"""Frozen run configuration: one tree of dataclasses, each component gets only its part.
+
+    cfg = RunConfig(name="demo", model=model_preset("gpt-nano"))
+    cfg = apply_overrides(cfg, ["optim.lr=3e-4", "model.n_layer=4"])
+
+Validation lives in `__post_init__` and says what to do; derived values are properties.
+Overrides and JSON loading are in `gpt/overrides.py`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message says how to fix it."""
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not valid; choose one of: {', '.join(choices)}")
+
+
+def _check_positive(owner: str, **values: float) -> None:
+    for key, value in values.items():
+        if value <= 0:
+            raise ConfigError(f"{owner}.{key}={value} must be > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GPTConfig:
+    """Decoder-only transformer. `vocab_size=0` means "take it from the data's tokenizer"."""
+
+    arch: str = "gpt"
+    vocab_size: int = 0
+    block_size: int = 128
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.1
+    bias: bool = True
+    attention: str = "fused"      # "explicit": step by step, can return weights; "fused": SDPA
+    norm_position: str = "pre"    # "pre": GPT-2/minGPT blocks; "post": GPT-1 blocks
+    layernorm: str = "torch"      # "manual": hand-written LayerNorm with biased variance
+    pos_embedding: str = "learned"  # or "sinusoidal" (fixed, extrapolates past block_size)
+    tie_weights: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice("model.arch", self.arch, ("gpt",))
+        _check_positive("model", block_size=self.block_size, n_layer=self.n_layer,
+                        n_head=self.n_head, n_embd=self.n_embd)
+        if self.vocab_size < 0:
+            raise ConfigError(f"model.vocab_size={self.vocab_size} must be >= 0 (0 = from the tokenizer)")
+        if self.n_embd % self.n_head:
+            raise ConfigError(
+                f"model.n_embd {self.n_embd} is not divisible by model.n_head {self.n_head}; "
+                f"pick n_head among {[h for h in range(1, self.n_embd + 1) if self.n_embd % h == 0][:12]}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model.dropout={self.dropout} must be in [0, 1)")
+        _check_choice("model.attention", self.attention, ("explicit", "fused"))
+        _check_choice("model.norm_position", self.norm_position, ("pre", "post"))
+        _check_choice("model.layernorm", self.layernorm, ("torch", "manual"))
+        _check_choice("model.pos_embedding", self.pos_embedding, ("learned", "sinusoidal"))
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+
+@dataclass(frozen=True, kw_only=True)
+class LSTMConfig:
+    """LSTM LM of SPEC B: embedding -> LSTM stack -> MLP head tied to the embedding."""
+
+    arch: str = "lstm"
+    vocab_size: int = 0
+    block_size: int = 128         # training sequence length (the LSTM itself has no limit)
+    n_embd: int = 768
+    hidden_size: int = 512
+    n_layer: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice("model.arch", self.arch, ("lstm",))
+        _check_positive("model", block_size=self.block_size, n_embd=self.n_embd,
+                        hidden_size=self.hidden_size, n_layer=self.n_layer)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model.dropout={self.dropout} must be in [0, 1)")
+
+
+ModelConfig = GPTConfig | LSTMConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """Which corpus and tokenizer; `data.py` turns this into token arrays."""
+
+    dataset: str = "tinyshakespeare"
+    tokenizer: str = "char"       # char | word | bpe | gpt1 (what fits depends on the dataset)
+    bpe_vocab_size: int = 4096    # only for tokenizer=bpe
+    train_split: str = "train"
+    val_split: str = "valid"
+    val_fraction: float = 0.1     # for single-file corpora (tiny shakespeare, wiki.txt)
+
+    def __post_init__(self) -> None:
+        _check_choice("data.tokenizer", self.tokenizer, ("char", "word", "bpe", "gpt1"))
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ConfigError(f"data.val_fraction={self.val_fraction} must be in (0, 0.5)")
+        _check_positive("data", bpe_vocab_size=self.bpe_vocab_size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimConfig:
+    name: str = "adamw"           # adamw | adam | sgd | momentum (sgd with momentum)
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.1     # applied to >=2-D weights only
+    momentum: float = 0.9
+    grad_clip: float = 1.0        # 0 disables clipping
+    schedule: str = "constant"    # constant | cosine (linear warmup, then cosine to min_lr)
+    warmup_iters: int = 0
+    min_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_choice("optim.name", self.name, ("adamw", "adam", "sgd", "momentum"))
+        _check_choice("optim.schedule", self.schedule, ("constant", "cosine"))
+        _check_positive("optim", lr=self.lr)
+        if self.weight_decay < 0 or self.grad_clip < 0 or self.warmup_iters < 0 or self.min_lr < 0:
+            raise ConfigError("optim.weight_decay, grad_clip, warmup_iters and min_lr must be >= 0")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"optim.betas={self.betas} must be two numbers in [0, 1), e.g. 0.9,0.95")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Iteration budget and cadences. `epochs > 0` replaces max_iters by epochs x iters/epoch."""
+
+    max_iters: int = 1000
+    epochs: float = 0.0
+    batch_size: int = 32
+    grad_accum: int = 1
+    eval_interval: int = 200      # also evaluated at step 0 and at the last step
+    eval_iters: int = 20          # batches per split per evaluation; 0 = the whole split
+    log_interval: int = 10
+    checkpoint_interval: int = 0  # 0 = at every evaluation
+    compile: bool = False
+    amp: bool = True              # bf16 autocast + TF32, on CUDA only
+    progress: str = "auto"        # auto (bar on a terminal, lines otherwise) | bar | lines | off
+
+    def __post_init__(self) -> None:
+        _check_positive("train", max_iters=self.max_iters, batch_size=self.batch_size,
+                        grad_accum=self.grad_accum, eval_interval=self.eval_interval,
+                        log_interval=self.log_interval)
+        if self.epochs < 0 or self.eval_iters < 0 or self.checkpoint_interval < 0:
+            raise ConfigError("train.epochs, eval_iters and checkpoint_interval must be >= 0")
+        _check_choice("train.progress", self.progress, ("auto", "bar", "lines", "off"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SampleConfig:
+    """What a job samples after training. Empty prompts = one unconditioned sample."""
+
+    prompts: tuple[str, ...] = ()
+    temperatures: tuple[float, ...] = (1.0,)
+    max_new_tokens: int = 200
+    top_k: int = 0                # 0 = no top-k filtering
+    top_p: float = 1.0            # 1.0 = no nucleus filtering
+
+    def __post_init__(self) -> None:
+        _check_positive("sample", max_new_tokens=self.max_new_tokens)
+        if any(t < 0 for t in self.temperatures):
+            raise ConfigError("sample.temperatures must be >= 0 (0 = greedy)")
+        if not 0 < self.top_p <= 1 or self.top_k < 0:
+            raise ConfigError("sample.top_p must be in (0, 1] and sample.top_k >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    name: str = "run"
+    seed: int = 1337
+    device: str = "auto"          # auto (cuda if available) | cpu | cuda
+    model: ModelConfig = field(default_factory=GPTConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    init_from: str = ""           # run dir of a finished run whose weights start this one
+
+    def __post_init__(self) -> None:
+        _check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        if not self.name or any(c in self.name for c in "/\\ \t\n"):
+            raise ConfigError(f"name={self.name!r} must be non-empty, without slashes or spaces")
+
+
+MODEL_PRESETS: dict[str, ModelConfig] = {
+    "gpt-nano": GPTConfig(n_layer=3, n_head=3, n_embd=48),
+    "gpt-micro": GPTConfig(n_layer=4, n_head=4, n_embd=128),
+    "gpt-mini": GPTConfig(n_layer=6, n_head=6, n_embd=192),
+    # nanoGPT config/train_shakespeare_char.py
+    "shakespeare-char": GPTConfig(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2,
+                                  bias=False),
+    # CS224n a5 (birth places): 4 layers, 8 heads, 256 dims, block 128
+    "cs224n": GPTConfig(n_layer=4, n_head=8, n_embd=256, block_size=128, dropout=0.1),
+    # IFT6135 A2 MiniGPT1: post-LN, hand-written LayerNorm, sequences of 256
+    "minigpt1": GPTConfig(n_layer=1, n_head=12, n_embd=768, block_size=256, dropout=0.1,
+                          norm_position="post", layernorm="manual", attention="explicit"),
+    "lstm": LSTMConfig(n_embd=768, hidden_size=512, n_layer=1, block_size=256),
+    "gpt2": GPTConfig(n_layer=12, n_head=12, n_embd=768, block_size=1024, dropout=0.0),
+}
+
+
+def model_preset(name: str, **changes) -> ModelConfig:
+    """A size preset, optionally changed: `model_preset("gpt-nano", block_size=32)`."""
+    if name not in MODEL_PRESETS:
+        raise ConfigError(f"unknown model preset {name!r}; choose one of: {', '.join(MODEL_PRESETS)}")
+    return dataclasses.replace(MODEL_PRESETS[name], **changes)

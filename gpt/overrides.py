@@ -1,0 +1,136 @@
+"""Dotted `key=value` overrides, JSON round trip and the config hash.
+
+    apply_overrides(cfg, ["optim.lr=3e-4", "model=gpt-micro", "model.arch=lstm"])
+
+Values are parsed by the field's declared type; unknown keys fail and list the valid ones.
+No eval/exec: a value is a number, a bool, a string, or a tuple: numbers separated by commas
+(`optim.betas=0.9,0.95`), strings by `|` (`sample.prompts=Once upon|The king`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from typing import Any
+
+from gpt.config import (MODEL_PRESETS, ConfigError, GPTConfig, LSTMConfig, RunConfig,
+                        model_preset)
+
+_MODEL_CLASSES = {"gpt": GPTConfig, "lstm": LSTMConfig}
+
+
+def _field_types(cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _parse_scalar(key: str, text: str, typ) -> Any:
+    if typ is bool:
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}={text!r}: expected a bool (true/false)")
+    if typ in (int, float):
+        try:
+            value = float(text) if typ is float else int(text)
+        except ValueError:
+            raise ConfigError(f"{key}={text!r}: expected {typ.__name__}") from None
+        return value
+    return text
+
+
+def parse_value(key: str, text: str, typ) -> Any:
+    """Parse `text` as the annotated type `typ` (int, float, bool, str or tuple of those)."""
+    if typing.get_origin(typ) is tuple:
+        args = typing.get_args(typ)
+        sep = "|" if args[0] is str else ","   # prompts may contain commas
+        parts = [p for p in text.split(sep) if p.strip() != ""] if text.strip() else []
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_parse_scalar(key, p, args[0]) for p in parts)
+        if len(parts) != len(args):
+            raise ConfigError(f"{key}={text!r}: expected {len(args)} comma-separated values")
+        return tuple(_parse_scalar(key, p, t) for p, t in zip(parts, args))
+    return _parse_scalar(key, text, typ)
+
+
+def _set(obj, path: list[str], text: str, prefix: str):
+    name = path[0]
+    key = f"{prefix}{name}"
+    types = _field_types(type(obj))
+    if name not in types:
+        raise ConfigError(f"unknown config key {key!r}; valid keys here: "
+                          f"{', '.join(prefix + k for k in types)}")
+    current = getattr(obj, name)
+    if name == "model" and len(path) == 1:       # model=gpt-micro: swap in a size preset
+        if text not in MODEL_PRESETS:
+            raise ConfigError(f"model={text!r}: unknown preset; choose one of: {', '.join(MODEL_PRESETS)}")
+        keep = {"vocab_size": current.vocab_size}
+        return dataclasses.replace(obj, model=model_preset(text, **keep))
+    if dataclasses.is_dataclass(current):
+        if len(path) == 1:
+            raise ConfigError(f"{key} is a section; set one of its keys, e.g. {key}.{dataclasses.fields(current)[0].name}=...")
+        if name == "model" and path[1] == "arch":  # model.arch=lstm: same sizes where they exist
+            cls = _MODEL_CLASSES.get(text)
+            if cls is None:
+                raise ConfigError(f"model.arch={text!r}: choose one of: {', '.join(_MODEL_CLASSES)}")
+            shared = {f.name: getattr(current, f.name) for f in dataclasses.fields(cls)
+                      if hasattr(current, f.name) and f.name != "arch"}
+            return dataclasses.replace(obj, model=cls(**shared))
+        return dataclasses.replace(obj, **{name: _set(current, path[1:], text, key + ".")})
+    if len(path) > 1:
+        raise ConfigError(f"{key} is a value, not a section: drop '.{'.'.join(path[1:])}'")
+    return dataclasses.replace(obj, **{name: parse_value(key, text, types[name])})
+
+
+def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
+    """Apply `key=value` strings in order; raise ConfigError naming the bad one."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value, e.g. optim.lr=3e-4")
+        key, text = item.split("=", 1)
+        cfg = _set(cfg, key.strip().split("."), text, "")
+    return cfg
+
+
+def to_dict(cfg) -> dict:
+    """Plain JSON-able dict (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _build(cls, data: dict, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a JSON object, got {type(data).__name__}")
+    types = _field_types(cls)
+    unknown = sorted(set(data) - set(types))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
+                          f"valid: {', '.join(prefix + k for k in types)}")
+    kwargs = {}
+    for name, value in data.items():
+        typ = types[name]
+        if name == "model":
+            arch = value.get("arch", "gpt") if isinstance(value, dict) else None
+            if arch not in _MODEL_CLASSES:
+                raise ConfigError(f"model.arch={arch!r}: choose one of: {', '.join(_MODEL_CLASSES)}")
+            kwargs[name] = _build(_MODEL_CLASSES[arch], value, "model.")
+        elif dataclasses.is_dataclass(typ):
+            kwargs[name] = _build(typ, value, f"{prefix}{name}.")
+        elif typing.get_origin(typ) is tuple:
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def from_dict(data: dict) -> RunConfig:
+    """Inverse of to_dict. Unknown keys fail; missing keys take today's defaults."""
+    return _build(RunConfig, data, "")
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """8 hex digits identifying the config: same config -> same run dir -> resume."""
+    blob = json.dumps(to_dict(cfg), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:8]

@@ -1,0 +1,118 @@
+"""Run-directory layout and plain-file I/O. Standard library only: `reports/` imports this.
+
+    runs/<job>/<name>-<hash8>/
+        config.json  env.json  metrics.jsonl  summary.json (written last = completed)
+        checkpoints/last.pt best.pt   samples/   eval/   slurm/   loss.png ppl.png
+
+metrics.jsonl holds one JSON object per line, each with "kind" and "step":
+    start  {attempt, resumed, n_params, max_iters, iters_per_epoch, device}
+    train  {epoch, loss, ppl, lr, ms_per_step, tokens_per_s, elapsed_s,
+            [gpu_mem_allocated_mb, gpu_mem_reserved_mb, gpu_mem_peak_allocated_mb]}
+    val    {epoch, loss, ppl, train_loss, train_ppl, elapsed_s}
+    stop   {attempt, reason}   (interrupted at a step boundary; a later attempt resumes)
+    end    {attempt}
+Every row also has "time" (unix seconds). Rows may repeat after a resume: keep the last per
+(kind, step). A crash can leave a truncated last line: readers skip it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+CONFIG = "config.json"
+ENV = "env.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+CHECKPOINTS = "checkpoints"
+LAST = "checkpoints/last.pt"
+BEST = "checkpoints/best.pt"
+SAMPLES = "samples"
+EVAL = "eval"
+SLURM = "slurm"
+
+
+def run_dir_for(runs_root: Path, job: str, name: str, cfg_hash: str) -> Path:
+    """Where a run of `job` with this config lives: the same config always maps here."""
+    return Path(runs_root) / job / f"{name}-{cfg_hash}"
+
+
+def is_complete(run_dir: Path) -> bool:
+    return (Path(run_dir) / SUMMARY).is_file()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename: never a half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj) -> None:
+    write_atomic(Path(path), (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path) -> dict:
+    """Read a JSON object; a missing or corrupt file raises ValueError naming the file."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); the run dir may be damaged") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path} should hold a JSON object")
+    return obj
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    """Append one row and flush it to disk, so a kill loses at most the row being written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(row, sort_keys=True) + "\n"
+    with open(path, "a+b") as f:
+        # a previous crash may have left a partial last line: start ours on a fresh line
+        if f.tell() > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write(line.encode())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """All parseable object rows in file order; truncated or garbled lines are skipped."""
+    rows = []
+    try:
+        with open(path, "rb") as f:
+            for raw in f:
+                try:
+                    row = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except FileNotFoundError:
+        return []
+    return rows
+
+
+def latest_per_step(rows: list[dict], kind: str) -> list[dict]:
+    """Rows of one kind, the last written per step, sorted by step (resumes repeat steps)."""
+    by_step = {}
+    for row in rows:
+        if row.get("kind") == kind and isinstance(row.get("step"), int):
+            by_step[row["step"]] = row
+    return [by_step[s] for s in sorted(by_step)]
