@@ -1,0 +1,53 @@
+"""Checkpoints: tensors and plain values only, loadable with `weights_only=True`, written atomically.
+
+A checkpoint holds {"model", "optimizer", "step", "best_val_loss", "best_step", "elapsed_s",
+"config"}. A truncated or corrupt file raises `CheckpointError` and is never overwritten.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+
+from gpt.rundir import write_atomic
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be read or does not fit the model; the message says what to do."""
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(Path(path), buffer.getvalue())
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except Exception as exc:  # torch raises several types for truncated zip / bad pickle
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {str(exc)[:120]}); "
+            "move it away to restart that run from scratch, or restore it from a backup") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise CheckpointError(f"checkpoint {path} has no 'model' entry: not written by this toolkit")
+    return state
+
+
+def load_model_state(model: torch.nn.Module, state_dict: dict, source: Path) -> None:
+    """Strict load with a message naming missing/unexpected/mis-shaped tensors."""
+    own = model.state_dict()
+    bad_shape = [k for k in own if k in state_dict and own[k].shape != state_dict[k].shape]
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    if bad_shape or missing or unexpected:
+        detail = "; ".join(f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                           for label, keys in (("shape differs", bad_shape), ("missing", missing),
+                                               ("unexpected", unexpected)) if keys)
+        raise CheckpointError(f"weights in {source} do not fit this model ({detail}); "
+                              "the model config must match the run that wrote them")
+    model.load_state_dict(state_dict, strict=True)

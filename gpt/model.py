@@ -1,0 +1,183 @@
+"""GPT from scratch: embeddings, blocks (pre-LN or post-LN), causal self-attention, tied head.
+
+    model = GPT(GPTConfig(vocab_size=65, n_layer=3, n_head=3, n_embd=48))
+    logits, loss = model(idx, targets)          # idx (B, T) int64 -> logits (B, T, vocab)
+
+Attention has two paths selected by `cfg.attention`: "explicit" spells out every step and can
+return the attention weights (teaching, tests, ablations); "fused" calls
+`scaled_dot_product_attention` (flash/memory-efficient kernels on GPU). A test holds them equal.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gpt.config import GPTConfig
+from gpt.loss import lm_loss
+
+
+class LayerNorm(nn.Module):
+    """Hand-written LayerNorm: (x - mean) / sqrt(biased var + eps) * weight + bias."""
+
+    def __init__(self, n_embd: int, bias: bool = True, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(n_embd))
+        self.bias = nn.Parameter(torch.zeros(n_embd)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)       # biased: divide by C, not C-1
+        y = (x - mean) / torch.sqrt(var + self.eps) * self.weight
+        return y + self.bias if self.bias is not None else y
+
+
+def make_norm(cfg: GPTConfig) -> nn.Module:
+    if cfg.layernorm == "manual":
+        return LayerNorm(cfg.n_embd, bias=cfg.bias)
+    return nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.n_head, self.n_embd, self.fused = cfg.n_head, cfg.n_embd, cfg.attention == "fused"
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)   # rows: q, k, v
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.proj.residual_scale = True   # GPT-2 init scales residual projections
+        self.attn_dropout = nn.Dropout(cfg.dropout)
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+        self.dropout_p = cfg.dropout
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        return x.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)   # (B, h, T, d)
+
+    def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, h, T, d = x.shape
+        return x.transpose(1, 2).contiguous().view(B, T, h * d)             # (B, T, C)
+
+    def explicit(self, q, k, v) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step-by-step attention. q, k, v (B, h, T, d) -> output (B, h, T, d), weights (B, h, T, T)."""
+        T, d = q.size(-2), q.size(-1)
+        scores = q @ k.transpose(-2, -1)                  # pairwise similarities (B, h, T, T)
+        scores = scores / math.sqrt(d)                    # keep the softmax out of saturation
+        causal = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))
+        scores = scores.masked_fill(~causal, float("-inf"))  # position t sees only <= t
+        weights = torch.softmax(scores, dim=-1)
+        return self.attn_dropout(weights) @ v, weights   # weighted sum of values
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        """x (B, T, C) -> (y (B, T, C), weights (B, h, T, T) or None)."""
+        q, k, v = (self.split_heads(t) for t in self.qkv(x).split(self.n_embd, dim=2))
+        if self.fused and not return_weights:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                               dropout_p=self.dropout_p if self.training else 0.0)
+            weights = None
+        else:
+            y, weights = self.explicit(q, k, v)
+        return self.resid_dropout(self.proj(self.merge_heads(y))), weights
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.proj.residual_scale = True
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    """pre-LN (GPT-2): x + f(LN(x)); post-LN (GPT-1): LN(x + f(x))."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.pre = cfg.norm_position == "pre"
+        self.ln_1, self.attn, self.ln_2, self.mlp = make_norm(cfg), CausalSelfAttention(cfg), make_norm(cfg), MLP(cfg)
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        if self.pre:
+            a, w = self.attn(self.ln_1(x), return_weights)
+            x = x + a
+            return x + self.mlp(self.ln_2(x)), w
+        a, w = self.attn(x, return_weights)
+        x = self.ln_1(x + a)
+        return self.ln_2(x + self.mlp(x)), w
+
+
+def sinusoidal_positions(T: int, n_embd: int, device=None) -> torch.Tensor:
+    """Fixed (T, C) table of Vaswani et al.: sin on even, cos on odd dims; any T works."""
+    pos = torch.arange(T, device=device, dtype=torch.float32).unsqueeze(1)        # (T, 1)
+    freq = torch.exp(torch.arange(0, n_embd, 2, device=device, dtype=torch.float32)
+                     * (-math.log(10000.0) / n_embd))                             # (C/2,)
+    table = torch.zeros(T, n_embd, device=device)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: n_embd // 2])
+    return table
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        if cfg.vocab_size <= 0:
+            raise ValueError("GPTConfig.vocab_size is 0: set it from the tokenizer before building")
+        self.cfg = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.pos_embedding == "learned" else None
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = make_norm(cfg) if cfg.norm_position == "pre" else nn.Identity()
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        if cfg.tie_weights:
+            self.lm_head.weight = self.wte.weight
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # GPT-2: N(0, 0.02); residual projections N(0, 0.02/sqrt(2 n_layer)) so the residual
+        # stream's variance does not grow with depth
+        if isinstance(module, nn.Linear):
+            std = 0.02 / math.sqrt(2 * self.cfg.n_layer) if getattr(module, "residual_scale", False) else 0.02
+            nn.init.normal_(module.weight, 0.0, std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+
+    def num_params(self) -> int:
+        """Trainable parameters, counting tied weights once."""
+        return sum(p.numel() for p in self.parameters())
+
+    def _embed(self, idx: torch.Tensor) -> torch.Tensor:
+        B, T = idx.shape
+        if self.wpe is not None and T > self.cfg.block_size:
+            raise ValueError(f"sequence of {T} tokens exceeds block_size {self.cfg.block_size} "
+                             "(learned positions); crop the context or use pos_embedding=sinusoidal")
+        if self.wpe is not None:
+            pos = self.wpe(torch.arange(T, device=idx.device))                     # (T, C)
+        else:
+            pos = sinusoidal_positions(T, self.cfg.n_embd, idx.device)
+        return self.drop(self.wte(idx) + pos)                                      # (B, T, C)
+
+    def forward(self, idx, targets=None, mask=None):
+        """idx (B, T) -> (logits (B, T, V), loss or None)."""
+        x = self._embed(idx)
+        for block in self.blocks:
+            x, _ = block(x)
+        logits = self.lm_head(self.ln_f(x))
+        return logits, (lm_loss(logits, targets, mask) if targets is not None else None)
+
+    @torch.no_grad()
+    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Attention weights of every layer through the explicit path: list of (B, h, T, T)."""
+        x, maps = self._embed(idx), []
+        for block in self.blocks:
+            x, w = block(x, return_weights=True)
+            maps.append(w)
+        return maps

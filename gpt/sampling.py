@@ -1,0 +1,48 @@
+"""Autoregressive sampling: greedy, temperature, top-k and top-p (nucleus).
+
+    out = generate(model, idx, max_new_tokens=100, temperature=0.8, top_k=40)   # (B, T + 100)
+
+The context is cropped to the model's block_size, so any model samples any length.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Set to -inf every logit outside the top-k and outside the smallest set of mass >= top_p.
+
+    logits (B, V) -> (B, V). top_k=0 and top_p=1.0 leave the logits unchanged.
+    """
+    if top_k and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]               # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+        # drop a token when the mass *before* it already reaches top_p (keeps at least one)
+        drop_sorted = (cum - torch.softmax(sorted_logits, dim=-1)) >= top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+@torch.no_grad()
+def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+             top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Extend idx (B, T) by max_new_tokens; temperature 0 (or below 1e-8 in effect) is greedy."""
+    was_training = model.training
+    model.eval()
+    block_size = model.cfg.block_size
+    for _ in range(max_new_tokens):
+        context = idx if idx.size(1) <= block_size else idx[:, -block_size:]
+        logits, _ = model(context)
+        logits = logits[:, -1, :].float()                                      # (B, V)
+        if temperature <= 0:
+            nxt = logits.argmax(dim=-1, keepdim=True)
+        else:
+            probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=generator)             # (B, 1)
+        idx = torch.cat([idx, nxt], dim=1)
+    model.train(was_training)
+    return idx
