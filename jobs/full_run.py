@@ -1,0 +1,99 @@
+"""full_run: train, evaluate, plot the curves, sample. SPEC A's gpu_full_run and SPEC E's char model.
+
+    python main.py full_run --preset smoke                        # < 1 min on a laptop CPU
+    python main.py full_run                                       # default: char GPT, tiny shakespeare
+    python main.py full_run --preset shakespeare_char device=cuda # nanoGPT's settings, on a GPU
+
+Writes into runs/full_run/<name>-<hash8>/: config.json, env.json, metrics.jsonl, checkpoints/,
+loss.png, ppl.png, samples/ and summary.json. Rerunning the same command resumes or returns.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from gpt import rundir
+from gpt.config import (DataConfig, OptimConfig, RunConfig, SampleConfig, TrainConfig,
+                        model_preset)
+from gpt.trainer import train
+from jobs.common import attempt_number, prepare, sample_texts, write_env, write_samples
+from jobs.context import JobContext
+from jobs.sample import load_run_model
+from reports.curves import write_run_plots
+
+JOB = "full_run"
+# SPEC E: the temperatures a character model is sampled at
+CHAR_SAMPLES = SampleConfig(prompts=("\n",), temperatures=(1.5, 1.0, 0.8, 0.5, 0.1, 0.0001),
+                            max_new_tokens=300)
+# SPEC A: four prefixes, 30 tokens, top-k 40
+PREFIX_SAMPLES = SampleConfig(prompts=(" The best perks of living on the east",
+                                       " It is a truth universally acknowledged",
+                                       " The best way to learn", " According to the latest research"),
+                              temperatures=(1.0,), max_new_tokens=30, top_k=40)
+
+
+def default() -> RunConfig:
+    """Char GPT on tiny shakespeare sized for a 2-core CPU: about two minutes."""
+    return RunConfig(name="shakespeare-micro", model=model_preset("gpt-micro", block_size=64, dropout=0.0),
+                     optim=OptimConfig(lr=2e-3, schedule="cosine", warmup_iters=50, min_lr=2e-4),
+                     train=TrainConfig(max_iters=800, batch_size=32, eval_interval=200, eval_iters=20,
+                                       log_interval=50),
+                     sample=CHAR_SAMPLES)
+
+
+def smoke() -> RunConfig:
+    """Tiny everything: finishes in well under a minute on CPU; for tests and CI."""
+    return RunConfig(name="smoke", model=model_preset("gpt-nano", block_size=32, dropout=0.0),
+                     optim=OptimConfig(lr=3e-3),
+                     train=TrainConfig(max_iters=60, batch_size=16, eval_interval=30, eval_iters=4,
+                                       log_interval=10),
+                     sample=dataclasses.replace(CHAR_SAMPLES, temperatures=(1.0, 0.1),
+                                                max_new_tokens=40))
+
+
+def shakespeare_char() -> RunConfig:
+    """nanoGPT config/train_shakespeare_char.py: 6/6/384, block 256, dropout 0.2, 5000 iters."""
+    return RunConfig(name="shakespeare-char", model=model_preset("shakespeare-char"),
+                     optim=OptimConfig(lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1, schedule="cosine",
+                                       warmup_iters=100, min_lr=1e-4),
+                     train=TrainConfig(max_iters=5000, batch_size=64, eval_interval=250, eval_iters=200,
+                                       log_interval=50),
+                     sample=CHAR_SAMPLES)
+
+
+def spec_a() -> RunConfig:
+    """SPEC A's defaults (gpt-nano, block 32, batch 256, 20k iters) on WikiText-2 with byte BPE.
+
+    WikiText-2's train.txt is not in the offline data folder; there, add
+    `data.train_split=valid data.val_split=test` (or fetch it: `python data.py download wikitext2`).
+    """
+    return RunConfig(name="wikitext2-nano", model=model_preset("gpt-nano", block_size=32, dropout=0.1),
+                     data=DataConfig(dataset="wikitext2", tokenizer="bpe", bpe_vocab_size=8192),
+                     optim=OptimConfig(lr=5e-4, betas=(0.9, 0.95), weight_decay=0.1, grad_clip=1.0),
+                     train=TrainConfig(max_iters=20000, batch_size=256, eval_interval=1000,
+                                       eval_iters=50, log_interval=100),
+                     sample=PREFIX_SAMPLES)
+
+
+PRESETS: dict[str, Callable[[], RunConfig]] = {
+    "default": default, "smoke": smoke, "shakespeare_char": shakespeare_char, "spec_a": spec_a,
+}
+
+
+def run(cfg: RunConfig, ctx: JobContext) -> dict:
+    """Train (or resume), then write loss.png, ppl.png and samples; returns the summary."""
+    cfg, corpus, run_dir = prepare(JOB, cfg, ctx)
+    attempt = attempt_number()
+    write_env(run_dir, cfg.device, attempt)
+    summary = train(cfg, run_dir, corpus.batches, stop=ctx.stop, attempt=attempt)
+    if summary.get("status") != "completed":
+        return summary
+    write_run_plots(run_dir)
+    if not (run_dir / rundir.SAMPLES / "samples.json").exists():
+        model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)
+        s = cfg.sample
+        rows = sample_texts(model, tokenizer, s.prompts, s.temperatures, s.max_new_tokens, s.top_k,
+                            s.top_p, cfg.seed, next(model.parameters()).device)
+        path = write_samples(run_dir, rows)
+        print(path.read_text(), flush=True)
+    return {**summary, "run_dir": str(run_dir)}

@@ -1,0 +1,73 @@
+"""Sample from a trained run.
+
+    python main.py sample --run-dir runs/full_run/smoke-1a2b3c4d --prompt "ROMEO:" --temperature 0.8
+
+Loads config.json, tokenizer.json and checkpoints/best.pt (or last.pt) of the run dir.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gpt import build_model, rundir
+from gpt.checkpoint import load_checkpoint, load_model_state
+from gpt.overrides import from_dict
+from gpt.tokenizer import load_tokenizer
+from gpt.trainer import resolve_device
+from jobs.common import UserError, sample_texts
+
+
+def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
+    """(model in eval mode, tokenizer, RunConfig) of a run dir; UserError if something is missing."""
+    run_dir = Path(run_dir)
+    if not (run_dir / rundir.CONFIG).is_file():
+        raise UserError(f"{run_dir} is not a run dir (no {rundir.CONFIG}); pass a folder under runs/<job>/")
+    try:
+        cfg = from_dict(rundir.read_json(run_dir / rundir.CONFIG))
+        tokenizer = load_tokenizer(run_dir / "tokenizer.json")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    ckpt = run_dir / (rundir.BEST if which == "best" else rundir.LAST)
+    if which == "best" and not ckpt.exists():
+        ckpt = run_dir / rundir.LAST
+    if not ckpt.exists():
+        raise UserError(f"{run_dir} has no checkpoint yet (looked for {rundir.BEST} and {rundir.LAST})")
+    dev = resolve_device(device)
+    model = build_model(cfg.model).to(dev)
+    load_model_state(model, load_checkpoint(ckpt, dev)["model"], ckpt)
+    return model.eval(), tokenizer, cfg
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-dir", type=Path, required=True, help="a run dir under runs/<job>/")
+    parser.add_argument("--prompt", action="append", default=None,
+                        help="text to continue (repeat for several); default: the run's own prompts")
+    parser.add_argument("--temperature", type=float, action="append", default=None,
+                        help="0 = greedy; repeat for several (default: the run's sample.temperatures)")
+    parser.add_argument("--max-new-tokens", type=int, default=None)
+    parser.add_argument("--top-k", type=int, default=None, help="0 = off")
+    parser.add_argument("--top-p", type=float, default=None, help="1.0 = off")
+    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def main(args: argparse.Namespace) -> int:
+    model, tokenizer, cfg = load_run_model(args.run_dir, args.checkpoint, args.device)
+    s = cfg.sample
+    prompts = args.prompt if args.prompt is not None else list(s.prompts)
+    for prompt in prompts:
+        try:
+            tokenizer.encode(prompt)
+        except ValueError as exc:
+            raise UserError(f"prompt {prompt!r}: {exc}") from None
+    rows = sample_texts(model, tokenizer, prompts, args.temperature or list(s.temperatures),
+                        args.max_new_tokens or s.max_new_tokens,
+                        s.top_k if args.top_k is None else args.top_k,
+                        s.top_p if args.top_p is None else args.top_p,
+                        args.seed, next(model.parameters()).device)
+    for r in rows:
+        print(f"--- prompt {r['prompt']!r} | temperature {r['temperature']} ---")
+        print(r["prompt"] + r["text"])
+    return 0
+

@@ -1,0 +1,101 @@
+"""Thin entry point: parse, build the config, hand it to a job, print where results went.
+
+    python main.py full_run --preset smoke                  # train + plots + samples, < 1 min CPU
+    python main.py full_run --preset smoke optim.lr=3e-4 --runs-root /shared/me/runs
+    python main.py sample --run-dir runs/full_run/smoke-XXXXXXXX --prompt "ROMEO:"
+    python main.py <command> --help
+
+Config overrides are dotted key=value pairs (`model.n_layer=4`, `model=gpt-micro`,
+`optim.betas=0.9,0.99`); unknown keys fail and list the valid ones.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from gpt.config import ConfigError
+from gpt.overrides import apply_overrides, to_dict
+from jobs import JOBS
+
+# subcommands that are not training jobs: name -> (module, help)
+TOOLS = {
+    "sample": ("jobs.sample", "sample text from a trained run dir"),
+}
+
+
+def _job_parser(sub, job: str) -> None:
+    module = importlib.import_module(JOBS[job])
+    doc = (module.__doc__ or "").strip()
+    p = sub.add_parser(job, help=doc.splitlines()[0] if doc else job, description=doc,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=3e-4")
+    p.add_argument("--preset", default="default", choices=sorted(module.PRESETS),
+                   help="starting config (default: %(default)s)")
+    p.add_argument("--runs-root", type=Path, default=None,
+                   help="where run dirs go (default: $RUNS_ROOT or ./runs); on a cluster: a shared filesystem")
+    p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    from jobs import launch
+    launch.add_arguments(p)
+    p.set_defaults(handler=_run_job, job=job)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="command", required=True)
+    for job in JOBS:
+        _job_parser(sub, job)
+    for name, (module_name, help_text) in TOOLS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(handler=module.main)
+    return parser
+
+
+def _run_job(args: argparse.Namespace) -> int:
+    from data import default_cache_dir
+    from jobs import launch
+    from jobs.context import JobContext
+    module = importlib.import_module(JOBS[args.job])
+    cfg = apply_overrides(module.PRESETS[args.preset](), args.overrides)
+    if args.print_config:
+        print(json.dumps(to_dict(cfg), indent=2))
+        return 0
+    runs_root = args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))
+    ctx = JobContext(runs_root=runs_root.resolve(), data_root=args.data_root,
+                     cache_dir=(args.cache_dir or default_cache_dir()).resolve())
+    return launch.execute(args.job, [cfg], ctx, args)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from data import DataError
+    from gpt.checkpoint import CheckpointError
+    from jobs.common import UserError
+    return ConfigError, DataError, CheckpointError, UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except _user_errors() as exc:
+        if os.environ.get("TOOLKIT_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
