@@ -1,0 +1,266 @@
+"""Tokenizers: char, word, byte-level BPE and GPT-1 BPE, saved as self-contained JSON (never pickle).
+
+    tok = CharTokenizer.from_text(open("input.txt").read())
+    ids = tok.encode("First Citizen:"); tok.decode(ids) == "First Citizen:"
+    save_tokenizer(tok, run_dir / "tokenizer.json"); tok = load_tokenizer(run_dir / "tokenizer.json")
+
+Every tokenizer has `kind`, `vocab_size`, `encode(str) -> list[int]`, `decode(list[int]) -> str`
+and `to_json() -> dict`; the JSON holds the whole vocabulary, so a run dir can be decoded
+without the corpus it was trained on.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterable, Protocol
+
+from gpt.rundir import read_json, write_json
+
+PAD_CHAR = "\u25a1"   # □, CS224n's padding symbol
+MASK_CHAR = "\u2047"  # ⁇, CS224n's span-corruption mask symbol
+
+
+class Tokenizer(Protocol):
+    kind: str
+    vocab_size: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+    def to_json(self) -> dict: ...
+
+
+class CharTokenizer:
+    """One id per character. Specials come first, like CS224n: PAD=0, MASK=1, then the characters.
+
+    `pad_id` / `mask_id` are None when the tokenizer was built without that symbol.
+    """
+
+    kind = "char"
+
+    def __init__(self, chars: str | list[str], pad: str | None = None, mask: str | None = None):
+        chars = list(chars)
+        specials = [s for s in (pad, mask) if s is not None]
+        itos = specials + chars
+        if len(set(itos)) != len(itos) or any(len(c) != 1 for c in itos):
+            raise ValueError("CharTokenizer needs distinct single characters, and pad/mask "
+                             "symbols that do not occur in the text")
+        self.chars, self.pad, self.mask = chars, pad, mask
+        self.itos = itos
+        self.stoi = {c: i for i, c in enumerate(itos)}
+        self.vocab_size = len(itos)
+        self.pad_id = self.stoi[pad] if pad is not None else None
+        self.mask_id = self.stoi[mask] if mask is not None else None
+
+    @classmethod
+    def from_text(cls, text: str, pad: str | None = None, mask: str | None = None) -> CharTokenizer:
+        """Sorted distinct characters of `text` (the training text), after the optional specials."""
+        return cls(sorted(set(text)), pad=pad, mask=mask)
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError:
+            unknown = sorted({c for c in text if c not in self.stoi})
+            shown = ", ".join(repr(c) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise ValueError(f"{len(unknown)} character(s) not in the vocabulary: {shown}; this char "
+                             f"tokenizer's {self.vocab_size} symbols came from the training text, "
+                             f"so remove them from the input") from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.itos[i] for i in ids)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "chars": self.chars, "pad": self.pad, "mask": self.mask}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> CharTokenizer:
+        return cls(obj["chars"], pad=obj["pad"], mask=obj["mask"])
+
+
+class WordTokenizer:
+    """Whitespace-split words, as pytorch/examples word_language_model reads WikiText.
+
+    Ids: `<unk>`=0, `<eos>`=1, then words in order of first appearance in the training text.
+    Each newline becomes `<eos>`; unknown words become `<unk>`. Decoding joins words with spaces.
+    """
+
+    kind = "word"
+    UNK, EOS = "<unk>", "<eos>"
+
+    def __init__(self, words: list[str]):
+        if words[:2] != [self.UNK, self.EOS] or len(set(words)) != len(words):
+            raise ValueError("WordTokenizer words must be distinct and start with <unk>, <eos>")
+        self.words = list(words)
+        self.stoi = {w: i for i, w in enumerate(self.words)}
+        self.vocab_size = len(self.words)
+
+    @classmethod
+    def from_text(cls, text: str) -> WordTokenizer:
+        """Vocabulary of every whitespace-separated word of `text` (the training split)."""
+        seen = dict.fromkeys([cls.UNK, cls.EOS])
+        for line in text.split("\n"):
+            seen.update(dict.fromkeys(line.split()))
+        return cls(list(seen))
+
+    def encode(self, text: str) -> list[int]:
+        unk, eos = self.stoi[self.UNK], self.stoi[self.EOS]
+        ids: list[int] = []
+        lines = text.split("\n")
+        for n, line in enumerate(lines):
+            ids.extend(self.stoi.get(w, unk) for w in line.split())
+            if n < len(lines) - 1:   # one <eos> per newline
+                ids.append(eos)
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        lines: list[list[str]] = [[]]
+        for i in ids:
+            if self.words[i] == self.EOS:
+                lines.append([])
+            else:
+                lines[-1].append(self.words[i])
+        return "\n".join(" ".join(line) for line in lines)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "words": self.words}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> WordTokenizer:
+        return cls(obj["words"])
+
+
+class BPETokenizer:
+    """Byte-level BPE (GPT-2 style) trained with HF `tokenizers`; round-trips any text exactly."""
+
+    kind = "bpe"
+
+    def __init__(self, hf_tokenizer):
+        self.hf = hf_tokenizer
+        self.vocab_size = hf_tokenizer.get_vocab_size()
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        """Learn merges on `text` (the training split) up to `vocab_size` ids (>= 257)."""
+        from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
+        alphabet = pre_tokenizers.ByteLevel.alphabet()
+        if vocab_size <= len(alphabet):
+            raise ValueError(f"bpe vocab_size {vocab_size} must exceed the {len(alphabet)} byte "
+                             f"symbols; set data.bpe_vocab_size to e.g. 4096")
+        hf = HFTokenizer(models.BPE())
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        hf.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=alphabet,
+                                      show_progress=False)
+        hf.train_from_iterator(text.splitlines(keepends=True), trainer)
+        return cls(hf)
+
+    def encode(self, text: str) -> list[int]:
+        return self.hf.encode(text).ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.hf.decode(list(ids))
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "hf": json.loads(self.hf.to_str())}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> BPETokenizer:
+        from tokenizers import Tokenizer as HFTokenizer
+        return cls(HFTokenizer.from_str(json.dumps(obj["hf"])))
+
+
+class GPT1Tokenizer:
+    """OpenAI GPT-1's BPE (finetune-transformer-lm), with ids shifted by one as in IFT6135's data.
+
+    Id 0 is padding; id i is the entry with value i-1 in `encoder_bpe_40000.json`, whose keys end
+    in `</w>` at word ends. Encoding lowercases and splits words and single punctuation marks (a
+    regex stands in for the original ftfy + spaCy), then merges by rank; unknown pieces -> `<unk>`.
+    """
+
+    kind = "gpt1"
+    PAD_ID = 0
+    _WORDS = re.compile(r"<unk>|[^\W_]+|\S")   # <unk>, a run of letters/digits, or one other mark
+
+    def __init__(self, encoder: dict[str, int], merges: list[str]):
+        self.encoder = dict(encoder)
+        self.merges = list(merges)
+        self.stoi = {k: v + 1 for k, v in self.encoder.items()}   # shifted: 0 is padding
+        self.itos = {i: k for k, i in self.stoi.items()}
+        self.ranks = {tuple(m.split()): r for r, m in enumerate(self.merges)}
+        self.vocab_size = len(self.encoder) + 1
+        self.unk_id = self.stoi["<unk>"]
+        self._cache: dict[str, list[str]] = {"<unk>": ["<unk>"]}   # word -> BPE pieces
+
+    @classmethod
+    def from_files(cls, encoder_path: Path, bpe_path: Path) -> GPT1Tokenizer:
+        """Read `encoder_bpe_40000.json` and `vocab_40000.bpe` (first line is a version header)."""
+        encoder = json.loads(Path(encoder_path).read_text(encoding="utf-8"))
+        lines = Path(bpe_path).read_text(encoding="utf-8").split("\n")[1:]
+        return cls(encoder, [line for line in lines if line])
+
+    def _bpe(self, word: str) -> list[str]:
+        if word not in self._cache:
+            parts = list(word[:-1]) + [word[-1] + "</w>"]
+            while len(parts) > 1:
+                pairs = {(a, b) for a, b in zip(parts, parts[1:])}
+                best = min(pairs, key=lambda p: self.ranks.get(p, float("inf")))
+                if best not in self.ranks:
+                    break
+                merged, i = [], 0
+                while i < len(parts):
+                    if i + 1 < len(parts) and (parts[i], parts[i + 1]) == best:
+                        merged.append(parts[i] + parts[i + 1])
+                        i += 2
+                    else:
+                        merged.append(parts[i])
+                        i += 1
+                parts = merged
+            self._cache[word] = parts
+        return self._cache[word]
+
+    def encode(self, text: str) -> list[int]:
+        return [self.stoi.get(piece, self.unk_id)
+                for word in self._WORDS.findall(text.lower()) for piece in self._bpe(word)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        # every `</w>` ends a word; <unk> stands for a whole word; padding is dropped
+        pieces = [self.itos[i] for i in ids if i != self.PAD_ID]
+        return "".join(p + " " if p == "<unk>" else p.replace("</w>", " ") for p in pieces)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "encoder": self.encoder, "merges": self.merges}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> GPT1Tokenizer:
+        return cls(obj["encoder"], obj["merges"])
+
+
+KINDS = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer, BPETokenizer, GPT1Tokenizer)}
+
+
+def tokenizer_from_json(obj: dict) -> Tokenizer:
+    """Rebuild a tokenizer from `to_json()` output; ValueError if the kind is unknown or a field is bad."""
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if kind not in KINDS:
+        raise ValueError(f"unknown tokenizer kind {kind!r}; expected one of: {', '.join(KINDS)}")
+    try:
+        return KINDS[kind].from_json(obj)
+    except Exception as exc:   # HF `tokenizers` raises bare Exception on a bad serialisation
+        raise ValueError(f"damaged {kind} tokenizer data ({type(exc).__name__}: {exc})") from None
+
+
+def save_tokenizer(tok: Tokenizer, path: Path) -> None:
+    """Write `tok.to_json()` atomically to `path`."""
+    write_json(Path(path), tok.to_json())
+
+
+def load_tokenizer(path: Path) -> Tokenizer:
+    """Read a tokenizer saved by `save_tokenizer`; ValueError naming the file if missing or corrupt."""
+    obj = read_json(Path(path))   # ValueError naming the file if missing or not JSON
+    try:
+        return tokenizer_from_json(obj)
+    except ValueError as exc:
+        raise ValueError(f"cannot load tokenizer {path}: {exc}") from None
