@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Protocol
 
+from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
+
 from gpt.rundir import read_json, write_json
 
 PAD_CHAR = "\u25a1"   # □, CS224n's padding symbol
@@ -27,7 +29,7 @@ class Tokenizer(Protocol):
 
     def encode(self, text: str) -> list[int]: ...
 
-    def decode(self, ids: list[int]) -> str: ...
+    def decode(self, ids: list[int]) -> str: ...   # also accepts numpy / torch integers
 
     def to_json(self) -> dict: ...
 
@@ -70,7 +72,7 @@ class CharTokenizer:
                              f"so remove them from the input") from None
 
     def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.itos[i] for i in ids)
+        return "".join(self.itos[int(i)] for i in ids)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "chars": self.chars, "pad": self.pad, "mask": self.mask}
@@ -117,11 +119,11 @@ class WordTokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         lines: list[list[str]] = [[]]
-        for i in ids:
-            if self.words[i] == self.EOS:
+        for word in (self.words[int(i)] for i in ids):
+            if word == self.EOS:
                 lines.append([])
             else:
-                lines[-1].append(self.words[i])
+                lines[-1].append(word)
         return "\n".join(" ".join(line) for line in lines)
 
     def to_json(self) -> dict:
@@ -144,7 +146,6 @@ class BPETokenizer:
     @classmethod
     def train(cls, text: str, vocab_size: int) -> BPETokenizer:
         """Learn merges on `text` (the training split) up to `vocab_size` ids (>= 257)."""
-        from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
         alphabet = pre_tokenizers.ByteLevel.alphabet()
         if vocab_size <= len(alphabet):
             raise ValueError(f"bpe vocab_size {vocab_size} must exceed the {len(alphabet)} byte "
@@ -161,14 +162,13 @@ class BPETokenizer:
         return self.hf.encode(text).ids
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.hf.decode(list(ids))
+        return self.hf.decode([int(i) for i in ids])
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "hf": json.loads(self.hf.to_str())}
 
     @classmethod
     def from_json(cls, obj: dict) -> BPETokenizer:
-        from tokenizers import Tokenizer as HFTokenizer
         return cls(HFTokenizer.from_str(json.dumps(obj["hf"])))
 
 
@@ -227,7 +227,7 @@ class GPT1Tokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         # every `</w>` ends a word; <unk> stands for a whole word; padding is dropped
-        pieces = [self.itos[i] for i in ids if i != self.PAD_ID]
+        pieces = [self.itos[int(i)] for i in ids if int(i) != self.PAD_ID]
         return "".join(p + " " if p == "<unk>" else p.replace("</w>", " ") for p in pieces)
 
     def to_json(self) -> dict:

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from gpt.tokenizer import (MASK_CHAR, PAD_CHAR, BPETokenizer, CharTokenizer, GPT1Tokenizer,
                            WordTokenizer, load_tokenizer, save_tokenizer)
@@ -95,7 +96,8 @@ def test_save_load_gives_identical_encodes(name, tmp_path, bpe, gpt1):
     again = load_tokenizer(tmp_path / "tokenizer.json")
     assert (type(again), again.kind, again.vocab_size) == (type(tok), name, tok.vocab_size)
     assert again.encode(SAMPLE) == tok.encode(SAMPLE)
-    assert again.decode(tok.encode(SAMPLE)) == tok.decode(tok.encode(SAMPLE))
+    ids = tok.encode(SAMPLE)
+    assert again.decode(ids) == tok.decode(ids) == again.decode(torch.tensor(ids))   # tensors too
 
 
 def test_corrupt_tokenizer_files_raise_clear_errors(tmp_path):
