@@ -1,0 +1,120 @@
+"""One row per run: name, Slurm job and state, progress, last validation loss, elapsed, attempts.
+
+    python main.py status                     # every run under $RUNS_ROOT or ./runs
+    python main.py status runs/               # every run under a runs root
+    python main.py status smoke               # the runs of a sweep (its index file)
+    python main.py status runs/full_run/smoke-1a2b3c4d --json
+
+Read from the run dirs (config.json, metrics.jsonl, summary.json, slurm/jobs.jsonl), plus
+`squeue`/`sacct` when Slurm is there; without Slurm the SLURM column is empty. RUN is what the
+files say: completed, interrupted (stopped at a step; resumes when rerun), started, or pending.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from gpt import rundir
+from jobs.cluster import job_states
+
+COLUMNS = ("exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss", "elapsed", "attempts")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", nargs="?", default=None,
+                   help="a runs root, a run dir, or a sweep name (default: $RUNS_ROOT or ./runs)")
+    p.add_argument("--runs-root", type=Path, default=None, help="where to look up a sweep name")
+    p.add_argument("--json", action="store_true", help="one JSON object per run instead of a table")
+
+
+def _runs_root(args) -> Path:
+    return (args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))).resolve()
+
+
+def find_runs(target: str | None, runs_root: Path) -> list[dict]:
+    """[{"run_dir", "exp", "job"}] for a sweep name, a run dir, or every run under a root."""
+    if target and "/" not in target and (runs_root / "sweeps" / target / "index.json").is_file():
+        index = rundir.read_json(runs_root / "sweeps" / target / "index.json")
+        return [{"run_dir": Path(r["run_dir"]), "exp": r.get("exp"), "job": r.get("job")}
+                for r in index["runs"]]
+    root = Path(target).expanduser().resolve() if target else runs_root
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is neither a run dir, a runs root nor a sweep under "
+                                f"{runs_root}/sweeps; pass --runs-root or a path")
+    marks = (rundir.CONFIG, f"{rundir.SLURM}/jobs.jsonl")
+    if any((root / m).is_file() for m in marks):
+        return [{"run_dir": root, "exp": None, "job": root.parent.name}]
+    # run dirs sit at <root>/<job>/<run> (a runs root) or <root>/<run> (one job's folder)
+    dirs = sorted({p.parents[m.count("/")] for m in marks for depth in ("*/", "*/*/")
+                   for p in root.glob(depth + m)} - {root})
+    return [{"run_dir": d, "exp": None, "job": d.parent.name} for d in dirs]
+
+
+def _last(rows: list[dict], kind: str) -> dict:
+    return next((r for r in reversed(rows) if r.get("kind") == kind), {})
+
+
+def run_row(run_dir: Path, exp=None, job=None) -> dict:
+    """What the files of one run dir say (the Slurm state is added by `rows`)."""
+    metrics = rundir.read_jsonl(run_dir / rundir.METRICS)
+    jobs = rundir.read_jsonl(run_dir / rundir.SLURM / "jobs.jsonl")
+    start, last = _last(metrics, "start"), (metrics[-1] if metrics else {})
+    steps = [r["step"] for r in metrics if isinstance(r.get("step"), int)]
+    if rundir.is_complete(run_dir):
+        state = "completed"
+    elif last.get("kind") == "stop":
+        state = "interrupted"
+    else:
+        state = "started" if metrics else "pending"
+    attempts = {r.get("attempt", 0) for r in metrics if r.get("kind") == "start"}
+    elapsed = max((r["elapsed_s"] for r in metrics if "elapsed_s" in r), default=None)
+    job_ids = [r["job_id"] for r in jobs if r.get("job_id")]
+    return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name,
+            "job_id": job_ids[-1] if job_ids else "", "slurm": "", "state": state,
+            "step": steps[-1] if steps else None, "max_steps": start.get("max_iters"),
+            "val_loss": _last(metrics, "val").get("loss"), "elapsed": elapsed,
+            "attempts": max(attempts) + 1 if attempts else 0, "run_dir": str(run_dir)}
+
+
+def rows(found: list[dict]) -> list[dict]:
+    out = [run_row(f["run_dir"], f.get("exp"), f.get("job")) for f in found]
+    states = job_states([r["job_id"] for r in out])
+    for r in out:
+        r["slurm"] = states.get(r["job_id"], "")
+    return out
+
+
+def _cell(row: dict, col: str) -> str:
+    value = row[col]
+    if col == "step" and value is not None:
+        return f"{value}/{row['max_steps'] or '?'}"
+    if col == "val_loss" and value is not None:
+        return f"{value:.4f}"
+    if col == "elapsed" and value is not None:
+        return time.strftime("%H:%M:%S", time.gmtime(value))
+    return "-" if value in (None, "") else str(value)
+
+
+def format_table(table: list[dict]) -> str:
+    cells = [list(COLUMNS)] + [[_cell(r, c) for c in COLUMNS] for r in table]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+
+
+def main(args) -> int:
+    """`python main.py status [TARGET]`; exit code 2 when TARGET is not found."""
+    try:
+        found = find_runs(args.target, _runs_root(args))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    table = rows(found)
+    if args.json:
+        print("\n".join(json.dumps(r) for r in table))
+    else:
+        print(format_table(table) if table else "no runs found")
+    return 0
