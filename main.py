@@ -24,6 +24,8 @@ from jobs import JOBS
 # subcommands that are not training jobs: name -> (module, help)
 TOOLS = {
     "sample": ("jobs.sample", "sample text from a trained run dir"),
+    "sweep": ("jobs.sweeps", "run or submit a named sweep (one Slurm job array)"),
+    "status": ("jobs.status", "one row per run: Slurm state, step, val loss, attempts"),
 }
 
 
