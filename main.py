@@ -26,6 +26,8 @@ TOOLS = {
     "sample": ("jobs.sample", "sample text from a trained run dir"),
     "sweep": ("jobs.sweeps", "run or submit a named sweep (one Slurm job array)"),
     "status": ("jobs.status", "one row per run: Slurm state, step, val loss, attempts"),
+    "report": ("reports.cli", "figures and tables from run dirs (no torch needed)"),
+    "bench": ("jobs.bench", "speed and memory benchmarks that print figures"),
 }
 
 

@@ -115,3 +115,12 @@ def test_help_works_for_every_command():
     for cmd in ("full_run", "cpu_gpu_comparison", "sample"):
         res = run_main(cmd, "--help")
         assert res.returncode == 0 and "usage:" in res.stdout, cmd
+
+
+def test_bench_train_prints_measured_figures():
+    res = run_main("bench", "train", "--steps", "2", "--warmup", "1", "--batch-size", "2",
+                   "--block-size", "16", "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    figures = json.loads(res.stdout)
+    assert figures["ms_per_step"] > 0 and figures["tokens_per_s"] > 0
+    assert figures["device"] == "cpu" and figures["mfu_pct"] is None   # no peak table for CPUs
