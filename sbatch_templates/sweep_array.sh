@@ -1,0 +1,38 @@
+#!/bin/bash
+# A sweep as one job array: task i runs run number i of the sweep (`python main.py sweep NAME --list`
+# numbers them). Submit from the repository root, with --array sized to the sweep and %N = most
+# runs at once:
+#
+#   sbatch --array=0-11%4 sbatch_templates/sweep_array.sh ift6135_12
+#   sbatch --array=0-3%2 sbatch_templates/sweep_array.sh smoke train.max_iters=100
+#
+# (`python main.py sweep NAME --executor slurm --parallel N` submits the same array from Python,
+# skipping finished runs.) Arguments go to `python main.py sweep` unchanged. Each task is
+# idempotent: a finished run returns at once, an interrupted one resumes. USR2 120 s before the time
+# limit (--signal): the task saves at a step boundary and requeues itself (--requeue).
+# Edit the header for your cluster:
+#SBATCH --job-name=sweep
+#SBATCH --array=0-11%4
+##SBATCH --partition=<your partition>     # (remove one '#' to use) default: the cluster's default
+##SBATCH --account=<your account>
+#SBATCH --gres=gpu:1
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=1
+#SBATCH --cpus-per-task=4
+#SBATCH --mem=16G
+#SBATCH --time=12:00:00
+#SBATCH --output=slurm/%x-%A_%a.out
+#SBATCH --open-mode=append
+#SBATCH --signal=USR2@120
+#SBATCH --requeue
+set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
+
+# The conda env of environment.yml, unless the submitting shell had a Python env active
+# (sbatch passes the environment on: VIRTUAL_ENV for a venv, CONDA_DEFAULT_ENV for conda).
+# module load anaconda/3 cuda/12.1
+if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; then
+  source "$(conda info --base)/etc/profile.d/conda.sh"
+  conda activate slm-toolkit
+fi
+
+srun python -u main.py sweep "$@" --task-index "$SLURM_ARRAY_TASK_ID"
