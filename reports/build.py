@@ -1,0 +1,194 @@
+"""Build the whole report from runs roots, sweep indexes and run dirs.
+
+    build_report([Path("runs")], Path("report"))    # -> report/index.md
+
+Layout of the report folder:
+    index.md  index.html           every figure and table below, captioned
+    summary.md  summary.tex  summary.csv  memory.csv  comparison.csv  birthplace.csv
+    groups/<group>/ppl.png         runs overlaid against epochs and wall-clock, per sweep or job
+    memory.png  comparison.png  birthplace.png
+    runs/<job>__<run>/loss.png  ppl.png
+    .report-state.json             fingerprints: unchanged outputs are reused, not redrawn
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from reports import comparison, evals, memory, samples, summary
+from reports.curves import read_curves
+from reports.discover import discover
+from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
+from reports.figures import Figure, save_figure
+from reports.groups import MAX_LEGEND_RUNS, group_curves
+from reports.labels import group_labels
+from reports.load import Run, load_run
+from reports.render import GroupPlotTask, RunPlotTask, draw_all
+from reports.state import ReportState, fingerprint
+from reports.tables import Table, to_csv, to_latex, to_markdown
+
+TITLE = "Training report"
+
+
+class Builder:
+    """Holds the report folder and its state while sections are made; one per build."""
+
+    def __init__(self, out_dir: Path, log: Callable[[str], None]) -> None:
+        self.out_dir = Path(out_dir)
+        self.state = ReportState(self.out_dir)
+        self.log = log
+        self.pending: list = []   # figure tasks to draw in parallel once every section is known
+
+    def rel(self, path: Path) -> str:
+        return Path(path).relative_to(self.out_dir).as_posix()
+
+    def figure(self, rel_path: str, digest_parts, draw: Callable[[], Figure | None]) -> bool:
+        """Draw and save a figure unless an identical one is there; False if there is nothing to draw."""
+        path = self.out_dir / rel_path
+        if self.state.is_fresh([path], fingerprint(rel_path, digest_parts)):
+            return True
+        fig = draw()
+        if fig is None:
+            return False
+        self.state.wrote(save_figure(fig, path))
+        return True
+
+    def tables(self, stem: str, table: Table, latex: bool = False) -> None:
+        """Write `<stem>.csv` (and `.md`, `.tex` when `latex`) next to index.md."""
+        self.state.write_text(self.out_dir / f"{stem}.csv", to_csv(table))
+        if latex:
+            self.state.write_text(self.out_dir / f"{stem}.md", f"{table.caption}\n\n{to_markdown(table)}")
+            self.state.write_text(self.out_dir / f"{stem}.tex", to_latex(table, label=f"tab:{stem}"))
+
+
+def _run_section(b: Builder, run: Run) -> Section:
+    """Loss and perplexity figures and the samples table of one run."""
+    curves = read_curves(run.rows)
+    folder = b.out_dir / "runs" / run.ref.key
+    paths = [folder / "loss.png", folder / "ppl.png"]
+    fresh = b.state.is_fresh(paths, fingerprint(run.ref.name, dataclasses.asdict(curves)))
+    if not fresh:
+        b.pending.append(RunPlotTask(curves, run.ref.name, folder))
+    b.log(f"  {run.ref.job}/{run.ref.name}: {run.status}, {len(run.train)} train / {len(run.val)} val "
+          f"rows{f', {len(run.warnings)} warning(s)' if run.warnings else ''}"
+          f"{', plots reused' if fresh else ''}")
+    items = [TextItem(f"Status: {run.status}. Run dir: {run.ref.run_dir}"),
+             FigureItem(b.rel(paths[0]), f"Training and validation loss against steps: {run.ref.name}."),
+             FigureItem(b.rel(paths[1]), f"Training and validation perplexity against steps "
+                                         f"(log scale): {run.ref.name}.")]
+    table = samples.run_samples_table(run)
+    if table:
+        items.append(TableItem(table))
+    return Section(f"{run.ref.job}/{run.ref.name}", items, level=3)
+
+
+def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
+    """Train and val perplexity of a group's runs against epochs and against wall-clock time."""
+    labels = group_labels(runs)
+    curves = {run.ref.key: group_curves(run) for run in runs}
+    rel_path = f"groups/{group}/ppl.png"
+    digest = [labels, {k: {s: f.values.tolist() for s, f in c.items()} for k, c in curves.items()}]
+    if not b.state.is_fresh([b.out_dir / rel_path], fingerprint(rel_path, digest)):
+        b.pending.append(GroupPlotTask(group, curves, labels, b.out_dir / rel_path))
+    note = ("" if len(runs) <= MAX_LEGEND_RUNS else
+            f" Legend omitted: {len(runs)} runs are too many to tell apart; see the table.")
+    caption = (f"Perplexity of the {len(runs)} run(s) of {group} against epochs (left) and "
+               "training wall-clock time (right, summed over attempts): validation solid, train "
+               "dashed, both measured at each evaluation; runs are labelled by the config keys "
+               f"that differ between them.{note}")
+    return Section(f"Group {group}", [FigureItem(rel_path, caption)], level=3)
+
+
+def _summary_section(b: Builder, runs: list[Run]) -> Section:
+    table = summary.summary_table(runs)
+    b.tables("summary", table, latex=True)
+    n_done = sum(run.completed for run in runs)
+    return Section("Summary", [
+        TextItem(f"{len(runs)} run(s): {n_done} completed, {len(runs) - n_done} incomplete. "
+                 "Also as summary.md, summary.tex (LaTeX, booktabs) and summary.csv."),
+        TableItem(table)])
+
+
+def _memory_section(b: Builder, runs: list[Run]) -> Section:
+    table = memory.memory_table(runs)
+    b.tables("memory", table)
+    measured = [row for row in table.raw_rows if row[3] is not None]
+    items = [TableItem(table)]
+    if b.figure("memory.png", measured, lambda: memory.memory_figure(runs)):
+        skipped = len(runs) - len(measured)
+        items.append(FigureItem("memory.png", "Steady-state GPU memory per run, allocated and "
+                                "reserved (MB)." + (f" {skipped} run(s) without GPU memory rows "
+                                                    "are not shown." if skipped else "")))
+    else:
+        items.append(TextItem("No run logged GPU memory (CPU runs): no chart."))
+    return Section("GPU memory", items)
+
+
+def _comparison_section(b: Builder, runs: list[Run]) -> Section | None:
+    rows = comparison.comparison_rows(runs)
+    if not rows:
+        return None
+    table = comparison.comparison_table(rows)
+    b.tables("comparison", table)
+    items = [TableItem(table)]
+    if b.figure("comparison.png", rows, lambda: comparison.comparison_figure(rows)):
+        items.append(FigureItem("comparison.png", "Milliseconds per training step on CPU and on "
+                                "GPU for the same model and steps; the title gives the speedup."))
+    return Section("CPU vs GPU", items)
+
+
+def _evals_section(b: Builder, runs: list[Run]) -> Section | None:
+    rows = evals.eval_rows(runs)
+    if not rows:
+        return None
+    table = evals.eval_table(rows)
+    b.tables("birthplace", table)
+    items = [TableItem(table)]
+    if b.figure("birthplace.png", rows, lambda: evals.eval_figure(rows)):
+        items.append(FigureItem("birthplace.png", "Dev accuracy per variant (best run of each), "
+                                "the always-London baseline dashed."))
+    return Section("Birth-place accuracy (pretrain / finetune)", items)
+
+
+def _temperature_section(runs: list[Run]) -> Section | None:
+    tables = samples.temperature_tables(runs)
+    if not tables:
+        return None
+    return Section("Samples by temperature (character models)", [TableItem(t) for _, t in tables])
+
+
+def _warnings_section(warnings: list[str], runs: list[Run]) -> Section | None:
+    bullets = warnings + [f"{run.ref.job}/{run.ref.name}: {w}" for run in runs for w in run.warnings]
+    if not bullets:
+        return None
+    return Section("Warnings", [TextItem("Problems found while reading the runs; the report "
+                                         "uses what could be read.", bullets)])
+
+
+def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] = print) -> Path:
+    """Write the report for the runs found in `inputs` into `out_dir`; returns index.md's path.
+
+    `inputs` are runs roots, sweep index files (or their folders) and run dirs. Outputs whose
+    inputs did not change are reused. `log` receives one line per run and a final count.
+    """
+    b = Builder(Path(out_dir), log)
+    refs, warnings = discover([Path(p) for p in inputs])
+    runs = [load_run(ref) for ref in refs]
+    run_sections = [_run_section(b, run) for run in runs]
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.ref.group, []).append(run)
+    sections = [_summary_section(b, runs), _warnings_section(warnings, runs),
+                Section("Perplexity by group", []),
+                *[_group_section(b, name, members) for name, members in groups.items()],
+                _memory_section(b, runs), _comparison_section(b, runs), _evals_section(b, runs),
+                _temperature_section(runs), Section("Runs", []), *run_sections]
+    sections = [s for s in sections if s is not None]
+    b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first
+    b.state.wrote(*draw_all(b.pending))
+    index = b.state.write_text(b.out_dir / "index.md", to_markdown_document(TITLE, sections))
+    b.state.write_text(b.out_dir / "index.html", to_html_document(TITLE, sections))
+    b.state.save()
+    log(f"wrote {len(b.state.written)} files, reused {len(b.state.reused)} -> {index}")
+    return index

@@ -1,0 +1,42 @@
+"""Command line: `python -m reports [RUNS_ROOT|SWEEP_INDEX|RUN_DIR ...] --out DIR`.
+
+    python -m reports runs/ --out report/                # every run under runs/
+    python -m reports runs/sweeps/lstm_vs_gpt/index.json --out report/b
+
+main.py plugs the same options in as `python main.py report ...` via add_arguments and main.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+DEFAULT_RUNS_ROOT = "runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the report's arguments (inputs, --out) to `parser`."""
+    parser.add_argument("inputs", nargs="*", type=Path, metavar="RUNS_ROOT|SWEEP_INDEX|RUN_DIR",
+                        help="runs roots, sweep index.json files or run dirs "
+                             "(default: $RUNS_ROOT, else ./runs)")
+    parser.add_argument("--out", type=Path, default=Path("report"),
+                        help="folder for index.md, index.html, tables and figures (default: report)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Build the report for parsed `args`; 0 on success, 2 if no input exists."""
+    from reports.build import build_report  # pandas and matplotlib load only when a report is made
+
+    inputs = args.inputs or [Path(os.environ.get("RUNS_ROOT", DEFAULT_RUNS_ROOT))]
+    if not any(Path(p).exists() for p in inputs):
+        print(f"error: none of {', '.join(map(str, inputs))} exists; pass a runs root, a sweep "
+              "index.json or a run dir")
+        return 2
+    build_report(inputs, args.out)
+    return 0
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return main(parser.parse_args(argv))

@@ -1,0 +1,85 @@
+"""Idempotent outputs: a file is rewritten only when what it is made from changed.
+
+Each output's fingerprint (a hash of the data drawn into it, or of its input files' path, size
+and mtime) is kept in `<out>/.report-state.json`. A figure whose fingerprint and file are
+unchanged is reused without drawing; a text output is rewritten only if its bytes differ.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from gpt import rundir
+
+STATE_FILE = ".report-state.json"
+STATE_VERSION = 1   # bump when figures change style, so old ones are redrawn
+
+
+def fingerprint(*parts) -> str:
+    """A stable hash of JSON-able parts (numbers, strings, lists, dicts)."""
+    blob = json.dumps([STATE_VERSION, *parts], sort_keys=True, default=str, allow_nan=True)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def file_stamps(paths: list[Path]) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of each existing file: cheap evidence that an input changed."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            continue
+        stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return stamps
+
+
+class ReportState:
+    """Fingerprints of the outputs under `out_dir`, and counts of files written and reused."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / STATE_FILE
+        try:
+            self._old = rundir.read_json(self.path).get("outputs", {})
+        except ValueError:  # first run, or a damaged state file: everything is redrawn
+            self._old = {}
+        self._new: dict[str, str] = {}
+        self.written: list[Path] = []
+        self.reused: list[Path] = []
+
+    def _key(self, path: Path) -> str:
+        return Path(path).relative_to(self.out_dir).as_posix()
+
+    def is_fresh(self, paths: list[Path], digest: str) -> bool:
+        """True if all `paths` exist and were made from inputs with this `digest`; records it.
+
+        Fresh paths count as reused; otherwise the caller makes them and calls `wrote`.
+        """
+        paths = [Path(p) for p in paths]
+        fresh = True
+        for path in paths:
+            key = self._key(path)
+            self._new[key] = digest
+            fresh = fresh and self._old.get(key) == digest and path.is_file()
+        if fresh:
+            self.reused.extend(paths)
+        return fresh
+
+    def wrote(self, *paths: Path) -> None:
+        self.written.extend(map(Path, paths))
+
+    def write_text(self, path: Path, text: str) -> Path:
+        """Write `text` to `path` unless the file already holds exactly that."""
+        path = Path(path)
+        if path.is_file() and path.read_bytes() == text.encode():
+            self.reused.append(path)
+        else:
+            rundir.write_atomic(path, text.encode())
+            self.written.append(path)
+        return path
+
+    def save(self) -> None:
+        """Keep the fingerprints of this build's outputs for the next one (if they changed)."""
+        if self._new != self._old or not self.path.is_file():
+            rundir.write_json(self.path, {"version": STATE_VERSION, "outputs": self._new})

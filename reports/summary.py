@@ -1,0 +1,130 @@
+"""The results table (SPEC B): one row per run, sorted by architecture, layers, optimizer.
+
+Best validation perplexity is the lowest over all evaluations (not the last one); the best run
+of each architecture is set in bold. Written as Markdown, LaTeX and CSV from one `Table`.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from reports.load import Run
+from reports.memory import steady_memory
+from reports.tables import MISSING, Table, fmt
+
+COLUMNS = ["exp", "run", "status", "arch", "layers", "optimizer", "lr", "weight decay", "params",
+           "best val ppl", "best epoch", "train ppl", "s/epoch", "tokens/s", "GPU MB"]
+FORMATS = {"exp": "d", "layers": "d", "lr": "g", "weight decay": "g", "best val ppl": ".2f",
+           "best epoch": ".3g", "train ppl": ".2f", "s/epoch": ".1f", "tokens/s": ",.0f", "GPU MB": ",.0f"}
+BEST = "best val ppl"
+CAPTION = (
+    "Runs sorted by architecture, layers and optimizer. exp: experiment number; status: "
+    "incomplete = no summary.json yet (cut short or still running; its numbers so far); lr, "
+    "weight decay: optimizer settings; params: trainable parameters; best val ppl: lowest "
+    "validation perplexity over all evaluations, reached at best epoch; train ppl: training "
+    "perplexity measured at that evaluation; s/epoch: training wall-clock seconds per epoch; "
+    "tokens/s: median training throughput; GPU MB: steady-state allocated GPU memory (median "
+    "after warm-up). Bold: the lowest best val ppl of each architecture.")
+
+
+def _number(value) -> float | int | None:
+    """`value` if it is a finite number (ints stay ints), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _float(value) -> float | None:
+    """numpy and Python numbers as a plain float; None if missing or not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _best_eval(run: Run) -> dict:
+    """The val row with the lowest perplexity, else the summary's best; {} if neither."""
+    if "ppl" in run.val and run.val["ppl"].notna().any():
+        row = run.val.loc[run.val["ppl"].idxmin()]
+        return {"ppl": row["ppl"], "epoch": row.get("epoch"), "train_ppl": row.get("train_ppl")}
+    s = run.summary
+    return {"ppl": s.get("best_val_ppl"), "epoch": s.get("best_epoch"), "train_ppl": s.get("best_train_ppl")}
+
+
+def _seconds_per_epoch(run: Run) -> float | None:
+    rows = run.train if "elapsed_s" in run.train and "epoch" in run.train else run.val
+    if "elapsed_s" in rows and "epoch" in rows:
+        last = rows.dropna(subset=["elapsed_s", "epoch"])
+        last = last[last["epoch"] > 0]
+        if len(last):
+            return float(last["elapsed_s"].iloc[-1] / last["epoch"].iloc[-1])
+    wall, epochs = _number(run.summary.get("wall_s")), _number(run.summary.get("epochs"))
+    return wall / epochs if wall and epochs else None
+
+
+def _tokens_per_s(run: Run) -> float | None:
+    if _number(run.summary.get("tokens_per_s")):
+        return float(run.summary["tokens_per_s"])
+    if "tokens_per_s" in run.train and run.train["tokens_per_s"].notna().any():
+        return float(run.train["tokens_per_s"].iloc[len(run.train) // 10:].median())
+    return None
+
+
+def run_row(run: Run) -> dict:
+    """The summary-table values of one run (raw numbers; None where unknown)."""
+    best = _best_eval(run)
+    return {
+        "exp": run.ref.exp, "run": run.ref.name, "status": run.status,
+        "arch": _text(run.cfg("model.arch")), "layers": _number(run.cfg("model.n_layer")),
+        "optimizer": _text(run.cfg("optim.name")), "lr": _number(run.cfg("optim.lr")),
+        "weight decay": _number(run.cfg("optim.weight_decay")),
+        "params": _number(run.summary.get("n_params") or run.start.get("n_params")),
+        "best val ppl": _float(best["ppl"]), "best epoch": _float(best["epoch"]),
+        "train ppl": _float(best["train_ppl"]), "s/epoch": _seconds_per_epoch(run),
+        "tokens/s": _tokens_per_s(run), "GPU MB": steady_memory(run)["allocated"],
+    }
+
+
+def _sort_key(row: dict) -> tuple:
+    """arch, layers, optimizer, exp, name; a missing value sorts after every present one."""
+    return tuple((row[c] is None, row[c] if row[c] is not None else 0)
+                 for c in ("arch", "layers", "optimizer", "exp", "run"))
+
+
+def summary_rows(runs: list[Run]) -> list[dict]:
+    """One dict per run, sorted by arch, layers, optimizer, then exp and name."""
+    return sorted((run_row(run) for run in runs), key=_sort_key)
+
+
+def summary_frame(runs: list[Run]) -> pd.DataFrame:
+    """The summary rows as a frame, columns in table order."""
+    return pd.DataFrame(summary_rows(runs), columns=COLUMNS)
+
+
+def best_per_arch(frame: pd.DataFrame) -> list[int]:
+    """Row positions holding the lowest best val ppl of each architecture."""
+    rated = frame.dropna(subset=[BEST])
+    return sorted(int(i) for i in rated.groupby(rated["arch"].fillna(MISSING))[BEST].idxmin())
+
+
+def _params(value) -> str:
+    number = _number(value)
+    if number is None:
+        return MISSING
+    return f"{number / 1e6:.2f}M" if number >= 1e5 else f"{number:,.0f}"
+
+
+def summary_table(runs: list[Run]) -> Table:
+    """The results table with display strings, bold best-per-architecture, raw values for CSV."""
+    records = summary_rows(runs)
+    rows = [[_params(r[c]) if c == "params" else fmt(r[c], FORMATS.get(c, "s")) for c in COLUMNS]
+            for r in records]
+    best_col = COLUMNS.index(BEST)
+    bold = {(r, best_col) for r in best_per_arch(pd.DataFrame(records, columns=COLUMNS))}
+    return Table(list(COLUMNS), rows, CAPTION, bold, [[r[c] for c in COLUMNS] for r in records])
