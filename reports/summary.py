@@ -108,9 +108,9 @@ def summary_frame(runs: list[Run]) -> pd.DataFrame:
 
 
 def best_per_arch(frame: pd.DataFrame) -> list[int]:
-    """Row positions holding the lowest best val ppl of each architecture."""
-    rated = frame.dropna(subset=[BEST])
-    return sorted(int(i) for i in rated.groupby(rated["arch"].fillna(MISSING))[BEST].idxmin())
+    """Row positions holding the lowest best val ppl of each (known) architecture."""
+    rated = frame.dropna(subset=[BEST, "arch"])
+    return sorted(int(i) for i in rated.groupby("arch")[BEST].idxmin())
 
 
 def _params(value) -> str:
