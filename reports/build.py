@@ -18,7 +18,7 @@ from pathlib import Path
 
 from reports import comparison, evals, memory, samples, summary
 from reports.curves import read_curves
-from reports.discover import discover
+from reports.discover import discover, safe_name
 from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
 from reports.figures import Figure, save_figure
 from reports.groups import MAX_LEGEND_RUNS, group_curves
@@ -87,7 +87,7 @@ def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
     """Train and val perplexity of a group's runs against epochs and against wall-clock time."""
     labels = group_labels(runs)
     curves = {run.ref.key: group_curves(run) for run in runs}
-    rel_path = f"groups/{group}/ppl.png"
+    rel_path = f"groups/{safe_name(group)}/ppl.png"
     digest = [labels, {k: {s: f.values.tolist() for s, f in c.items()} for k, c in curves.items()}]
     if not b.state.is_fresh([b.out_dir / rel_path], fingerprint(rel_path, digest)):
         b.pending.append(GroupPlotTask(group, curves, labels, b.out_dir / rel_path))

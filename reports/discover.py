@@ -38,7 +38,12 @@ class RunRef:
     @property
     def key(self) -> str:
         """`<job>__<name>`: unique folder name for this run's report outputs."""
-        return f"{self.job}__{self.name}"
+        return safe_name(f"{self.job}__{self.name}")
+
+
+def safe_name(name: str) -> str:
+    """`name` usable as one folder name: anything but letters, digits, `._-` becomes `_`."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "_"
 
 
 def exp_from_name(name: str) -> int | None:
@@ -70,8 +75,12 @@ def read_sweep_index(index_path: Path, warnings: list[str]) -> list[RunRef]:
     roots = [index_path.parent.parent.parent]  # <runs_root>/sweeps/<sweep>/index.json
     if isinstance(index.get("runs_root"), str):
         roots.insert(0, index_path.parent / index["runs_root"])
+    entries = index.get("runs")
+    if not isinstance(entries, list):
+        warnings.append(f"{index_path}: \"runs\" should be a list of run entries; index skipped")
+        return []
     refs = []
-    for entry in index.get("runs") or []:
+    for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("run_dir"), str):
             warnings.append(f"{index_path}: entry without run_dir skipped: {entry!r}")
             continue

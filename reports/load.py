@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -110,9 +109,18 @@ def _read_evals(run: Run) -> None:
 def load_run(ref: RunRef) -> Run:
     """Read every file of the run dir that exists; problems go to `Run.warnings`."""
     run = Run(ref)
+    try:
+        _read_files(run)
+    except OSError as exc:  # permissions, a file turned folder, a vanished network mount
+        run.warnings.append(f"could not read the run dir ({exc}); shown with what was read")
+    return run
+
+
+def _read_files(run: Run) -> None:
+    ref = run.ref
     if not ref.run_dir.is_dir() or not any(ref.run_dir.iterdir()):
         run.warnings.append("empty run folder (the job has not written anything)")
-        return run
+        return
     run.config = _read_optional_json(run, rundir.CONFIG) or {}
     if not run.config and not (ref.run_dir / rundir.CONFIG).exists():
         run.warnings.append("config.json missing: architecture and optimizer are unknown")
@@ -125,4 +133,3 @@ def load_run(ref: RunRef) -> Run:
     run.samples = [s for s in _read_optional_json(run, SAMPLES_FILE, list) or [] if isinstance(s, dict)]
     run.comparison = _read_optional_json(run, COMPARISON)
     _read_evals(run)
-    return run

@@ -35,6 +35,13 @@ def _number(value) -> float | int | None:
     return value
 
 
+def _arch(run: Run) -> str | None:
+    """model.arch; a model section without one predates LSTMs, so it is the default GPT."""
+    if isinstance(run.cfg("model"), dict) and "arch" not in run.cfg("model"):
+        return "gpt"
+    return _text(run.cfg("model.arch"))
+
+
 def _float(value) -> float | None:
     """numpy and Python numbers as a plain float; None if missing or not finite."""
     try:
@@ -81,7 +88,7 @@ def run_row(run: Run) -> dict:
     best = _best_eval(run)
     return {
         "exp": run.ref.exp, "run": run.ref.name, "status": run.status,
-        "arch": _text(run.cfg("model.arch")), "layers": _number(run.cfg("model.n_layer")),
+        "arch": _arch(run), "layers": _number(run.cfg("model.n_layer")),
         "optimizer": _text(run.cfg("optim.name")), "lr": _number(run.cfg("optim.lr")),
         "weight decay": _number(run.cfg("optim.weight_decay")),
         "params": _number(run.summary.get("n_params") or run.start.get("n_params")),

@@ -222,3 +222,18 @@ def test_reports_runs_without_torch(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_odd_inputs_become_warnings(tmp_path):
+    _write(tmp_path / "runs" / "sweeps" / "x" / "index.json", {"sweep": "../../x", "runs": 3})
+    _write(tmp_path / "runs" / "sweeps" / "y" / "index.json",
+           {"sweep": "y", "runs": [{"exp": 1, "run_dir": "job/gone-12345678"}, "junk"]})
+    old = _run(tmp_path / "runs" / "job" / "old-12345678", "gpt", 1)
+    _write(old / "config.json", {"model": {"n_layer": 3}, "optimizer": "adam"})  # pre-LSTM, foreign key
+    lines = []
+    index = build_report([tmp_path / "runs"], tmp_path / "out", log=lines.append)
+    warnings = index.read_text().split("## Warnings", 1)[1].split("\n## ", 1)[0]
+    assert '"runs" should be a list' in warnings and "gone-12345678 not found" in warnings
+    assert "entry without run_dir skipped: 'junk'" in warnings
+    assert "job/old-12345678: config.json has keys this report does not know: optimizer" in warnings
+    assert "| old-12345678 | completed | gpt | 3 |" in (tmp_path / "out" / "summary.md").read_text()
