@@ -6,4 +6,9 @@ so `main.py --help` stays fast.
 JOBS = {
     "full_run": "jobs.full_run",
     "cpu_gpu_comparison": "jobs.cpu_gpu_comparison",
+    "pretrain": "jobs.pretrain",
+    "finetune": "jobs.finetune",
+    "evaluate": "jobs.evaluate",
+    "london_baseline": "jobs.london_baseline",
+    "pretrain_finetune": "jobs.pretrain_finetune",
 }
