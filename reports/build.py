@@ -85,7 +85,8 @@ def _run_section(b: Builder, run: Run) -> Section:
 
 def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
     """Train and val perplexity of a group's runs against epochs and against wall-clock time."""
-    labels = group_labels(runs)
+    labels = {key: label + ("" if run.completed else " (incomplete)")
+              for (key, label), run in zip(group_labels(runs).items(), runs)}
     curves = {run.ref.key: group_curves(run) for run in runs}
     rel_path = f"groups/{safe_name(group)}/ppl.png"
     digest = [labels, {k: {s: f.values.tolist() for s, f in c.items()} for k, c in curves.items()}]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 DEFAULT_RUNS_ROOT = "runs"
+DESCRIPTION = ("Figures and tables (Markdown, HTML, LaTeX, CSV) from run dirs; unchanged outputs "
+               "are reused, so rerunning after more jobs finish is cheap.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,16 +30,18 @@ def main(args: argparse.Namespace) -> int:
     """Build the report for parsed `args`; 0 on success, 2 if no input exists."""
     from reports.build import build_report  # pandas and matplotlib load only when a report is made
 
-    inputs = args.inputs or [Path(os.environ.get("RUNS_ROOT", DEFAULT_RUNS_ROOT))]
+    # main.py's global --runs-root, when it has one, is the default input
+    default = getattr(args, "runs_root", None) or os.environ.get("RUNS_ROOT", DEFAULT_RUNS_ROOT)
+    inputs = args.inputs or [Path(default)]
     if not any(Path(p).exists() for p in inputs):
         print(f"error: none of {', '.join(map(str, inputs))} exists; pass a runs root, a sweep "
-              "index.json or a run dir")
+              "index.json or a run dir", file=sys.stderr)
         return 2
     build_report(inputs, args.out)
     return 0
 
 
 def run_cli(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m reports", description=DESCRIPTION)
     add_arguments(parser)
     return main(parser.parse_args(argv))

@@ -55,7 +55,8 @@ def eval_figure(rows: list[dict]) -> Figure | None:
         return None
     fig, (ax,) = new_figure(figsize_in=(6.0, 4.0))
     variants = list(best)
-    ax.bar(range(len(variants)), [best[v] for v in variants], color="C0")
+    ax.bar(range(len(variants)), [best[v] for v in variants],
+           color=["0.6" if v == BASELINE else "C0" for v in variants])
     ax.set_xticks(range(len(variants)), variants, fontsize="small")
     baseline = _baseline(rows)
     if baseline is not None:
