@@ -56,8 +56,8 @@ def _run(run_dir: Path, arch=None, n_layer=1, optim="adamw", val_ppls=(300.0, 20
     return run_dir
 
 
-def make_runs(root: Path) -> Path:
-    """A runs root: a 4-run sweep (one incomplete), a char run, a comparison, evals, broken runs."""
+def make_runs(root: Path, sweep_only: bool = False) -> Path:
+    """A runs root: a 5-run sweep (one incomplete), a char run, a comparison, evals, broken runs."""
     sweep = root / "sweep_b"
     _run(sweep / "exp1-aaaaaaa1", "lstm", 1, "adam", (300.0, 150.0, 160.0))
     _run(sweep / "exp2-aaaaaaa2", "lstm", 1, "adamw", (300.0, 140.0, 145.0))  # best lstm (epoch 1)
@@ -67,6 +67,8 @@ def make_runs(root: Path) -> Path:
     entries = [{"exp": n, "name": f"exp{n}", "job": "sweep_b", "run_dir": f"sweep_b/exp{n}-aaaaaaa{n}",
                 "label": f"exp{n}"} for n in (1, 2, 5, 6, 9)]
     _write(root / "sweeps" / "b" / "index.json", {"sweep": "b", "runs": entries})
+    if sweep_only:
+        return root
     samples = [{"prompt": "O Romeo", "temperature": t, "top_k": 0, "top_p": 1.0, "max_new_tokens": 20,
                 "text": f"text at {t} <b>&amp;</b> | pipe\nline two"} for t in (1.5, 0.1)]
     _run(root / "full_run" / "char-cccccccc", "gpt", 2, "adamw", (10.0, 5.0), tokenizer="char",
@@ -166,7 +168,7 @@ def test_comparison_and_birthplace_sections(report):
 
 
 def test_rerun_reuses_everything_then_redraws_only_what_changed(tmp_path):
-    root = make_runs(tmp_path / "runs")
+    root = make_runs(tmp_path / "runs", sweep_only=True)
     out = tmp_path / "report"
     build_report([root], out, log=lambda line: None)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
@@ -183,6 +185,7 @@ def test_rerun_reuses_everything_then_redraws_only_what_changed(tmp_path):
     assert changed == [".report-state.json", "groups/b/ppl.png", "index.html", "index.md",
                        "runs/sweep_b__exp1-aaaaaaa1/loss.png", "runs/sweep_b__exp1-aaaaaaa1/ppl.png",
                        "summary.csv", "summary.md", "summary.tex"]
+    assert lines[-1].startswith("wrote 8 files, reused ")   # the state file is not counted
 
 
 def test_sweep_index_gives_groups_and_experiment_numbers(report):
@@ -203,25 +206,23 @@ def test_missing_input_and_resumed_rows(tmp_path, report):
     assert bad.train["step"].is_unique and bad.status == "incomplete" and bad.config == {}
 
 
-def test_cli_writes_the_report_and_fails_on_missing_inputs(tmp_path, capsys):
-    root = tmp_path / "runs"
-    _run(root / "full_run" / "one-ffffffff", "gpt", 1)
-    assert run_cli([str(root), "--out", str(tmp_path / "out")]) == 0
-    assert (tmp_path / "out" / "index.html").is_file()
-    assert "full_run/one-ffffffff: completed" in capsys.readouterr().out
-    assert run_cli([str(tmp_path / "missing"), "--out", str(tmp_path / "out2")]) == 2
-
-
-def test_reports_runs_without_torch(tmp_path):
-    """Importing the whole package and building a report never loads torch."""
-    _run(tmp_path / "runs" / "job" / "one-ffffffff", "gpt", 1)
-    code = ("import sys; sys.modules['torch'] = None\n"   # any import of torch would now fail
-            "import reports.bench, reports.cli\n"
-            "from pathlib import Path\n"
-            f"reports.build.build_report([Path({str(tmp_path / 'runs')!r})], Path({str(tmp_path / 'out')!r}))\n")
+def test_cli_builds_the_report_without_torch(tmp_path):
+    """`python -m reports` end to end in a fresh interpreter where importing torch fails."""
+    _run(tmp_path / "runs" / "full_run" / "one-ffffffff", "gpt", 1)
+    code = ("import runpy, sys\n"
+            "sys.modules['torch'] = None\n"   # any import of torch now raises ImportError
+            f"sys.argv = ['reports', {str(tmp_path / 'runs')!r}, '--out', {str(tmp_path / 'out')!r}]\n"
+            "runpy.run_module('reports', run_name='__main__')\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    assert "full_run/one-ffffffff: completed" in result.stdout
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_cli_fails_on_missing_inputs(tmp_path, capsys):
+    assert run_cli([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
+    assert "none of" in capsys.readouterr().err
 
 
 def test_odd_inputs_become_warnings(tmp_path):
