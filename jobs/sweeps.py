@@ -173,7 +173,7 @@ def main(args) -> int:
             return 0
         if args.parallel is not None and args.parallel < 1:
             raise LaunchError(f"--parallel {args.parallel} must be at least 1")
-        if not args.dry_run:
+        if args.executor != "slurm" or args.task_index is not None:  # slurm: once submitted
             write_index(ctx.runs_root, args.name, tasks, runs)
         return _run(args.name, runs, tasks, ctx, args)
     except LaunchError as exc:
