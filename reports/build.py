@@ -89,7 +89,8 @@ def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
               for (key, label), run in zip(group_labels(runs).items(), runs)}
     curves = {run.ref.key: group_curves(run) for run in runs}
     rel_path = f"groups/{safe_name(group)}/ppl.png"
-    digest = [labels, {k: {s: f.values.tolist() for s, f in c.items()} for k, c in curves.items()}]
+    digest = [labels, {key: [[f"{split}/{x}", xs.tolist(), ppl.tolist()] for (split, x), (xs, ppl) in c.items()]
+                       for key, c in curves.items()}]
     if not b.state.is_fresh([b.out_dir / rel_path], fingerprint(rel_path, digest)):
         b.pending.append(GroupPlotTask(group, curves, labels, b.out_dir / rel_path))
     note = ("" if len(runs) <= MAX_LEGEND_RUNS else

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt import rundir
-from reports.figures import Figure, log_y, new_figure, save_figure, set_title
+from reports.figures import Figure, log_y, new_figure, pin_axis_labels, save_figure, set_title
 
 
 @dataclass
@@ -78,6 +78,7 @@ class RunPlotter:
         log_y(self._ppl_ax)
         self._lines = {}
         for what, ax in (("loss", self._loss_ax), ("ppl", self._ppl_ax)):
+            pin_axis_labels(ax)
             ax.set_xlabel("step")
             ax.set_ylabel("loss (nats/token)" if what == "loss" else "perplexity (log scale)")
             self._lines[what, "train"], = ax.plot([], [], color="C0", lw=1.2, ms=3, label="train")

@@ -41,6 +41,18 @@ def new_figure(ncols: int = 1, figsize_in: tuple[float, float] = FIGSIZE_IN, lef
     return fig, axes
 
 
+def pin_axis_labels(ax: Axes, x_offset_in: float = 0.32, y_offset_in: float = 0.5) -> None:
+    """Put the axis labels at fixed distances (inches) below and left of the axes.
+
+    Otherwise matplotlib measures every tick label on every draw to place them: about a sixth
+    of the time of a small figure. The defaults leave room for tick labels up to ~6 digits.
+    """
+    width_in, height_in = ax.figure.get_size_inches()
+    box = ax.get_position()
+    ax.xaxis.set_label_coords(0.5, -x_offset_in / (box.height * height_in))
+    ax.yaxis.set_label_coords(-y_offset_in / (box.width * width_in), 0.5)
+
+
 def set_title(ax: Axes, title: str) -> None:
     """Title at a fixed height: skips matplotlib's costly automatic title placement."""
     ax.set_title(title, y=1.0, pad=6, fontsize="medium")

@@ -1,17 +1,18 @@
 """Perplexity curves of a group's runs overlaid (SPEC B): against epochs and against wall-clock.
 
-Both figures take the train and validation perplexity measured at each evaluation (val rows),
+Both panels take the train and validation perplexity measured at each evaluation (val rows),
 so the two curves of a run share x values; runs without evaluations fall back to the train
 rows. Colour = run (labelled by what differs between the runs), solid = validation, dashed =
 train. Wall-clock is `elapsed_s`, training time summed over attempts, so resumes leave no gap.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.lines import Line2D
 
-from reports.figures import Figure, log_y, new_figure, set_title
+from reports.figures import Figure, log_y, new_figure, pin_axis_labels, set_title
 from reports.load import Run
 
 MAX_LEGEND_RUNS = 30   # beyond this a legend hides the plot; the caption says so instead
@@ -19,21 +20,28 @@ LEGEND_IN_PER_CHAR = 0.06  # width of one x-small legend character, to size the 
 X_AXES = {"epoch": "epoch", "elapsed_s": "training wall-clock time"}
 
 
-def group_curves(run: Run) -> dict[str, pd.DataFrame]:
-    """{"val": frame, "train": frame} with columns epoch, elapsed_s, ppl (finite rows only)."""
+Curves = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]   # (split, x) -> (x values, ppl)
+
+
+def group_curves(run: Run) -> Curves:
+    """{("val" | "train", "epoch" | "elapsed_s"): (x, ppl)}: finite points only, as arrays."""
     val = run.val
-    curves = {"val": _xy(val, "ppl")}
-    if "train_ppl" in val and val["train_ppl"].notna().any():
-        curves["train"] = _xy(val, "train_ppl")
-    else:
-        curves["train"] = _xy(run.train, "ppl")
+    has_train_ppl = "train_ppl" in val and val["train_ppl"].notna().any()
+    sources = {"val": (val, "ppl"), "train": (val, "train_ppl") if has_train_ppl else (run.train, "ppl")}
+    curves = {}
+    for split, (frame, column) in sources.items():
+        ppl = _column(frame, column)
+        for x in X_AXES:
+            xs = _column(frame, x)
+            keep = np.isfinite(xs) & np.isfinite(ppl) & (ppl > 0)
+            curves[split, x] = (xs[keep], ppl[keep])
     return curves
 
 
-def _xy(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    out = pd.DataFrame({x: frame[x] if x in frame else pd.Series(dtype=float) for x in X_AXES})
-    out["ppl"] = frame[column] if column in frame else pd.Series(dtype=float)
-    return out[out["ppl"].notna() & (out["ppl"] > 0)]
+def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
 
 
 def time_unit(seconds: float) -> tuple[str, float]:
@@ -43,23 +51,23 @@ def time_unit(seconds: float) -> tuple[str, float]:
     return ("min", 60.0) if seconds >= 600 else ("s", 1.0)
 
 
-def _plot_runs(ax, curves: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str], x: str,
-               colors) -> None:
-    span = max((c[x].max() for run in curves.values() for c in run.values() if c[x].notna().any()),
-               default=0.0)
+def _plot_runs(ax, curves: dict[str, Curves], labels: dict[str, str], x: str, colors) -> None:
+    span = max((xs.max() for run in curves.values() for (_, axis), (xs, _) in run.items()
+                if axis == x and len(xs)), default=0.0)
     unit, scale = time_unit(span) if x == "elapsed_s" else ("", 1.0)
     for i, (key, run_curves) in enumerate(curves.items()):
         for split, style in (("val", "-"), ("train", "--")):
-            frame = run_curves[split].dropna(subset=[x])
-            ax.plot(frame[x] / scale, frame["ppl"], style, color=colors[i % len(colors)], lw=1.2,
-                    marker="o" if len(frame) < 3 else "", ms=3,
+            xs, ppl = run_curves[split, x]
+            ax.plot(xs / scale, ppl, style, color=colors[i % len(colors)], lw=1.2,
+                    marker="o" if len(xs) < 3 else "", ms=3,
                     label=labels[key] if split == "val" else "_nolegend_")
     log_y(ax)
+    pin_axis_labels(ax)
     ax.set_xlabel(f"{X_AXES[x]} ({unit})" if unit else X_AXES[x])
     ax.set_ylabel("perplexity (log scale)")
 
 
-def group_figure(title: str, curves: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str]) -> Figure:
+def group_figure(title: str, curves: dict[str, Curves], labels: dict[str, str]) -> Figure:
     """Train (dashed) and validation (solid) perplexity of every run against epochs (left) and
     wall-clock time (right), one legend for both. `curves` maps run keys to `group_curves(run)`.
     """
