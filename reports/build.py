@@ -176,6 +176,8 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
     """
     b = Builder(Path(out_dir), log)
     refs, warnings = discover([Path(p) for p in inputs])
+    inside_out = b.out_dir.resolve()  # a report written under the runs root is not a run
+    refs = [ref for ref in refs if inside_out not in ref.run_dir.resolve().parents]
     runs = [load_run(ref) for ref in refs]
     run_sections = [_run_section(b, run) for run in runs]
     groups: dict[str, list[Run]] = {}

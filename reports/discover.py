@@ -94,7 +94,7 @@ def read_sweep_index(index_path: Path, warnings: list[str]) -> list[RunRef]:
 
 
 def _subdirs(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.is_dir())
+    return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _scan(root: Path, warnings: list[str]) -> list[RunRef]:

@@ -231,10 +231,13 @@ def test_odd_inputs_become_warnings(tmp_path):
            {"sweep": "y", "runs": [{"exp": 1, "run_dir": "job/gone-12345678"}, "junk"]})
     old = _run(tmp_path / "runs" / "job" / "old-12345678", "gpt", 1)
     _write(old / "config.json", {"model": {"n_layer": 3}, "optimizer": "adam"})  # pre-LSTM, foreign key
-    lines = []
-    index = build_report([tmp_path / "runs"], tmp_path / "out", log=lines.append)
+    (tmp_path / "runs" / ".cache" / "x").mkdir(parents=True)   # hidden folders are no jobs
+    build_report([tmp_path / "runs"], tmp_path / "runs" / "report", log=lambda line: None)
+    lines = []  # the second time, the report folder under the runs root holds no runs either
+    index = build_report([tmp_path / "runs"], tmp_path / "runs" / "report", log=lines.append)
+    assert [line.split(":")[0].strip() for line in lines[:-1]] == ["job/old-12345678"]
     warnings = index.read_text().split("## Warnings", 1)[1].split("\n## ", 1)[0]
     assert '"runs" should be a list' in warnings and "gone-12345678 not found" in warnings
     assert "entry without run_dir skipped: 'junk'" in warnings
     assert "job/old-12345678: config.json has keys this report does not know: optimizer" in warnings
-    assert "| old-12345678 | completed | gpt | 3 |" in (tmp_path / "out" / "summary.md").read_text()
+    assert "| old-12345678 | completed | gpt | 3 |" in (index.parent / "summary.md").read_text()
