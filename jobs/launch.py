@@ -179,13 +179,13 @@ def run_inline(task: Task, ctx: JobContext) -> int:
 
 
 def _executor_params(res: Resources, partition: str, name: str, parallel: int | None) -> dict:
-    params = {"job_name": name, "partition": partition, "time": res.time_min,
+    params = {"job_name": name, "time": res.time_min,
               "cpus_per_task": res.cpus, "mem": f"{int(res.mem_gb * 1024)}MB",
               "signal_delay_s": res.signal_delay_s, "stderr_to_stdout": True,
               "additional_parameters": {"requeue": True},
               # the worker unpickles jobs.launch.SubmittedRun: make this checkout importable
               "setup": [*res.setup, f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]}
-    optional = {"gpus_per_node": res.gpus, "account": res.account, "qos": res.qos,
+    optional = {"partition": partition, "gpus_per_node": res.gpus, "account": res.account, "qos": res.qos,
                 "constraint": res.constraint, "array_parallelism": parallel}
     params.update({k: v for k, v in optional.items() if v})
     return params
@@ -209,7 +209,8 @@ def pending_tasks(tasks: list[Task]) -> list[Task]:
 
 def _last_job_id(run_dir: Path) -> str:
     rows = rundir.read_jsonl(Path(run_dir) / rundir.SLURM / "jobs.jsonl")
-    return next((r["job_id"] for r in reversed(rows) if r.get("kind") == "submitted"), "")
+    return next((r["job_id"] for r in reversed(rows)
+                 if r.get("kind") == "submitted" and r.get("executor") == "slurm"), "")
 
 
 def submit_slurm(tasks: list[Task], ctx: JobContext, args, *, name: str, folder: Path,

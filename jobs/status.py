@@ -6,8 +6,8 @@
     python main.py status runs/full_run/smoke-1a2b3c4d --json
 
 Read from the run dirs (config.json, metrics.jsonl, summary.json, slurm/jobs.jsonl), plus
-`squeue`/`sacct` when Slurm is there; without Slurm the SLURM column is empty. RUN is what the
-files say: completed, interrupted (stopped at a step; resumes when rerun), started, or pending.
+`squeue`/`sacct` when Slurm is there; without Slurm the SLURM column is empty. STATE is what the
+files say: completed, interrupted (stopped at a step; resumes when rerun), started, not started.
 """
 from __future__ import annotations
 
@@ -69,15 +69,15 @@ def run_row(run_dir: Path, exp=None, job=None) -> dict:
     elif last.get("kind") == "stop":
         state = "interrupted"
     else:
-        state = "started" if metrics else "pending"
-    attempts = {r.get("attempt", 0) for r in metrics if r.get("kind") == "start"}
+        state = "started" if metrics or _last(jobs, "start") else "not started"
     elapsed = max((r["elapsed_s"] for r in metrics if "elapsed_s" in r), default=None)
-    job_ids = [r["job_id"] for r in jobs if r.get("job_id")]
+    job_ids = [r["job_id"] for r in jobs if r.get("job_id") and r.get("executor") != "local"]
     return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name,
             "job_id": job_ids[-1] if job_ids else "", "slurm": "", "state": state,
             "step": steps[-1] if steps else None, "max_steps": start.get("max_iters"),
             "val_loss": _last(metrics, "val").get("loss"), "elapsed": elapsed,
-            "attempts": max(attempts) + 1 if attempts else 0, "run_dir": str(run_dir)}
+            "attempts": sum(r.get("kind") == "start" for r in metrics),   # starts and resumes
+            "run_dir": str(run_dir)}
 
 
 def rows(found: list[dict]) -> list[dict]:

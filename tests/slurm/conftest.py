@@ -23,7 +23,7 @@ def _cluster_problem() -> str | None:
     if "UP" not in ping.stdout:
         return f"slurmctld is not up ({ping.stdout.strip() or ping.stderr.strip()})"
     states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.split()
-    if not {"idle", "mixed", "allocated"} & set(states):
+    if not {"idle", "mixed", "allocated", "completing"} & {s.rstrip("*~#!%$@^-") for s in states}:
         return f"no node is usable (sinfo says: {' '.join(states) or 'nothing'})"
     return None
 
@@ -43,3 +43,23 @@ def env(data_root) -> dict:
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "VIRTUAL_ENV": sys.prefix, "PATH": f"{bin_dir}:{os.environ['PATH']}",
             "DATA_ROOT": str(data_root), "PYTHONUNBUFFERED": "1"}
+
+
+class SbatchLog:
+    """An `sbatch` first on PATH that logs each call, then runs the real one."""
+
+    def __init__(self, folder: Path, env: dict):
+        self.log = folder / "sbatch-calls.log"
+        shim = folder / "bin" / "sbatch"
+        shim.parent.mkdir(parents=True)
+        shim.write_text(f'#!/bin/bash\necho "$*" >> "{self.log}"\nexec {shutil.which("sbatch")} "$@"\n')
+        shim.chmod(0o755)
+        self.env = {**env, "PATH": f"{shim.parent}:{env['PATH']}"}
+
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+@pytest.fixture
+def sbatch_log(env, tmp_path) -> SbatchLog:
+    return SbatchLog(tmp_path / "sbatch-shim", env)
