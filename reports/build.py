@@ -67,16 +67,16 @@ def _run_section(b: Builder, run: Run) -> Section:
     curves = read_curves(run.rows)
     folder = b.out_dir / "runs" / run.ref.key
     paths = [folder / "loss.png", folder / "ppl.png"]
-    fresh = b.state.is_fresh(paths, fingerprint(run.ref.name, dataclasses.asdict(curves)))
+    fresh = b.state.is_fresh(paths, fingerprint(run.ref.title, dataclasses.asdict(curves)))
     if not fresh:
-        b.pending.append(RunPlotTask(curves, run.ref.name, folder))
+        b.pending.append(RunPlotTask(curves, run.ref.title, folder))
     b.log(f"  {run.ref.job}/{run.ref.name}: {run.status}, {len(run.train)} train / {len(run.val)} val "
           f"rows{f', {len(run.warnings)} warning(s)' if run.warnings else ''}"
           f"{', plots reused' if fresh else ''}")
     items = [TextItem(f"Status: {run.status}. Run dir: {run.ref.run_dir}"),
-             FigureItem(b.rel(paths[0]), f"Training and validation loss against steps: {run.ref.name}."),
+             FigureItem(b.rel(paths[0]), f"Training and validation loss against steps: {run.ref.title}."),
              FigureItem(b.rel(paths[1]), f"Training and validation perplexity against steps "
-                                         f"(log scale): {run.ref.name}.")]
+                                         f"(log scale): {run.ref.title}.")]
     table = samples.run_samples_table(run)
     if table:
         items.append(TableItem(table))
@@ -102,13 +102,15 @@ def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
     return Section(f"Group {group}", [FigureItem(rel_path, caption)], level=3)
 
 
-def _summary_section(b: Builder, runs: list[Run]) -> Section:
+def _summary_section(b: Builder, runs: list[Run], n_untrained: int) -> Section:
     table = summary.summary_table(runs)
     b.tables("summary", table, latex=True)
     n_done = sum(run.completed for run in runs)
+    others = (f" {n_untrained} completed job(s) without training metrics (evaluations, baselines, "
+              "comparisons) appear only in the sections below." if n_untrained else "")
     return Section("Summary", [
-        TextItem(f"{len(runs)} run(s): {n_done} completed, {len(runs) - n_done} incomplete. "
-                 "Also as summary.md, summary.tex (LaTeX, booktabs) and summary.csv."),
+        TextItem(f"{len(runs)} training run(s): {n_done} completed, {len(runs) - n_done} incomplete. "
+                 f"Also as summary.md, summary.tex (LaTeX, booktabs) and summary.csv.{others}"),
         TableItem(table)])
 
 
@@ -179,14 +181,19 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
     inside_out = b.out_dir.resolve()  # a report written under the runs root is not a run
     refs = [ref for ref in refs if inside_out not in ref.run_dir.resolve().parents]
     runs = [load_run(ref) for ref in refs]
-    run_sections = [_run_section(b, run) for run in runs]
-    groups: dict[str, list[Run]] = {}
+    trained = [run for run in runs if run.trained]
     for run in runs:
+        if not run.trained:
+            log(f"  {run.ref.job}/{run.ref.name}: {run.status}, no training metrics (an evaluation "
+                "or a baseline: tables only)")
+    run_sections = [_run_section(b, run) for run in trained]
+    groups: dict[str, list[Run]] = {}
+    for run in trained:
         groups.setdefault(run.ref.group, []).append(run)
-    sections = [_summary_section(b, runs), _warnings_section(warnings, runs),
+    sections = [_summary_section(b, trained, len(runs) - len(trained)), _warnings_section(warnings, runs),
                 Section("Perplexity by group", []),
                 *[_group_section(b, name, members) for name, members in groups.items()],
-                _memory_section(b, runs), _comparison_section(b, runs), _evals_section(b, runs),
+                _memory_section(b, trained), _comparison_section(b, runs), _evals_section(b, runs),
                 _temperature_section(runs), Section("Runs", []), *run_sections]
     sections = [s for s in sections if s is not None]
     b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first

@@ -21,7 +21,7 @@ def comparison_rows(runs: list[Run]) -> list[dict]:
         comparison = run.comparison or {}
         for device_row in comparison.get("rows") or []:
             if isinstance(device_row, dict):
-                rows.append({"run": run.ref.name, "exp": run.ref.exp, "steps": comparison.get("steps"),
+                rows.append({"run": run.ref.title, "exp": run.ref.exp, "steps": comparison.get("steps"),
                              "speedup": comparison.get("speedup"), "note": comparison.get("note", ""),
                              **device_row})
     return rows

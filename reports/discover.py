@@ -10,7 +10,7 @@ Problems (a missing path, an unreadable index) become warnings, never exceptions
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gpt import rundir
@@ -30,6 +30,11 @@ class RunRef:
     job: str            # the folder above the run dir
     group: str          # sweep name for sweep runs, else the job
     exp: int | None     # experiment number: from the sweep index, else `exp<N>` in the name
+    title: str = ""     # how tables show it: the folder name, or job/name where names repeat
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
 
     @property
     def name(self) -> str:
@@ -130,7 +135,10 @@ def discover(inputs: list[Path]) -> tuple[list[RunRef], list[str]]:
             found.append(_ref(path))
         else:
             found.extend(_scan(path, warnings))
-    refs: dict[Path, RunRef] = {}
+    unique: dict[Path, RunRef] = {}
     for ref in found:
-        refs.setdefault(ref.run_dir.resolve(), ref)
-    return list(refs.values()), warnings
+        unique.setdefault(ref.run_dir.resolve(), ref)
+    refs = list(unique.values())
+    names = [ref.name for ref in refs]
+    return [replace(ref, title=ref.name if names.count(ref.name) == 1 else f"{ref.job}/{ref.name}")
+            for ref in refs], warnings

@@ -16,9 +16,10 @@ CAPTION = ("Dev-set accuracy of greedy answers per variant; london = always answ
 
 
 def eval_rows(runs: list[Run]) -> list[dict]:
-    """Every birth-place result, baseline first, then by variant and run."""
-    rows = [{"run": run.ref.name, **result} for run in runs for result in run.evals
-            if result.get("kind") == KIND]
+    """Every scored birth-place result (not unlabelled test predictions), baseline first, then
+    by variant and run."""
+    rows = [{"run": run.ref.title, **result} for run in runs for result in run.evals
+            if result.get("kind") == KIND and isinstance(result.get("accuracy"), (int, float))]
     return sorted(rows, key=lambda r: (str(r.get("variant")) != BASELINE, str(r.get("variant")), r["run"]))
 
 

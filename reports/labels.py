@@ -61,7 +61,7 @@ def group_labels(runs: list[Run]) -> dict[str, str]:
     for run in runs:
         flat = flats.get(run.ref.key)
         parts = [f"{_short(k, keys)}={_value(flat[k])}" for k in keys] if flat else []
-        label = " ".join(parts) or run.ref.name
+        label = " ".join(parts) or run.ref.title
         labels[run.ref.key] = label if run.ref.exp is None else f"exp{run.ref.exp} {label}"
     counts: dict[str, int] = {}
     for label in labels.values():

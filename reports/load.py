@@ -41,6 +41,12 @@ class Run:
         return bool(self.summary) and self.summary.get("status", "completed") == "completed"
 
     @property
+    def trained(self) -> bool:
+        """A training run: it logged metrics, or may still (not completed). Evaluation and
+        baseline jobs complete without metrics and only feed the accuracy and timing tables."""
+        return bool(self.rows) or not self.completed
+
+    @property
     def status(self) -> str:
         return "completed" if self.completed else "incomplete"
 
@@ -78,7 +84,8 @@ def _frame(rows: list[dict], kind: str) -> pd.DataFrame:
 def _read_metrics(run: Run) -> None:
     path = run.ref.run_dir / rundir.METRICS
     if not path.is_file():
-        run.warnings.append("no metrics.jsonl yet (the run has not started training)")
+        if not run.completed:
+            run.warnings.append("no metrics.jsonl yet (the run has not started training)")
         return
     run.rows = rundir.read_jsonl(path)
     with open(path, "rb") as f:

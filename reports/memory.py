@@ -45,7 +45,7 @@ def memory_table(runs: list[Run]) -> Table:
     for run in runs:
         mem = steady_memory(run)
         device = run.env.get("device_name") or run.summary.get("device") or run.env.get("device")
-        values = [run.ref.exp, run.ref.name, device, mem["allocated"], mem["reserved"], mem["peak"]]
+        values = [run.ref.exp, run.ref.title, device, mem["allocated"], mem["reserved"], mem["peak"]]
         raw.append(values)
         rows.append([fmt(values[0], "d"), values[1], fmt(device, "s")] + [fmt(v, ",.0f") for v in values[3:]])
     caption = ("GPU memory per run in MB: steady state = median over training steps after warm-up "
@@ -58,7 +58,7 @@ def memory_table(runs: list[Run]) -> Table:
 
 def memory_figure(runs: list[Run]) -> Figure | None:
     """Horizontal bars of steady allocated and reserved MB per run; None if no run has any."""
-    measured = [(r.ref.name, steady_memory(r)) for r in runs]
+    measured = [(r.ref.title, steady_memory(r)) for r in runs]
     measured = [(name, mem) for name, mem in measured if mem["allocated"] is not None]
     if not measured:
         return None

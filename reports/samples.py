@@ -19,7 +19,7 @@ def run_samples_table(run: Run) -> Table | None:
     keys = ["prompt", "temperature", "top_k", "top_p", "max_new_tokens", "text"]
     specs = ["s", "g", "d", "g", "d", "s"]
     rows = [[fmt(sample.get(k), spec) for k, spec in zip(keys, specs)] for sample in run.samples]
-    caption = (f"Samples of {run.ref.name}: the prompt, then the generated text (top-k 0 and top-p 1 "
+    caption = (f"Samples of {run.ref.title}: the prompt, then the generated text (top-k 0 and top-p 1 "
                "mean no filtering).")
     return Table(columns, rows, caption)
 
@@ -34,7 +34,7 @@ def temperature_tables(runs: list[Run]) -> list[tuple[float, Table]]:
             temperature = sample.get("temperature")
             if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
                 by_temperature.setdefault(float(temperature), []).append(
-                    [run.ref.name, fmt(sample.get("prompt"), "s"), fmt(sample.get("text"), "s")])
+                    [run.ref.title, fmt(sample.get("prompt"), "s"), fmt(sample.get("text"), "s")])
     tables = []
     for temperature in sorted(by_temperature, reverse=True):
         caption = (f"Samples at temperature {temperature:g} from character-level models: low "

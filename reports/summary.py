@@ -87,7 +87,7 @@ def run_row(run: Run) -> dict:
     """The summary-table values of one run (raw numbers; None where unknown)."""
     best = _best_eval(run)
     return {
-        "exp": run.ref.exp, "run": run.ref.name, "status": run.status,
+        "exp": run.ref.exp, "run": run.ref.title, "status": run.status,
         "arch": _arch(run), "layers": _number(run.cfg("model.n_layer")),
         "optimizer": _text(run.cfg("optim.name")), "lr": _number(run.cfg("optim.lr")),
         "weight decay": _number(run.cfg("optim.weight_decay")),

@@ -79,12 +79,17 @@ def make_runs(root: Path, sweep_only: bool = False) -> Path:
                            {"device": "cuda", "device_name": "H100", "total_s": 6.0, "ms_per_step": 120.0,
                             "tokens_per_s": 60000.0}]}
     _run(root / "cpu_gpu_comparison" / "cmp-dddddddd", "gpt", 3, **{"comparison.json": comparison})
-    evals = {"eval/no_pretrain.json": ("no_pretrain", 8, 1.6), "eval/london.json": ("london", 25, 5.0),
-             "eval/pretrain_finetune.json": ("pretrain_finetune", 100, 20.0)}
-    _run(root / "evaluate" / "birth-eeeeeeee", "gpt", 4, **{
-        name: {"kind": "birthplace_accuracy", "variant": variant, "eval_file": "birth_dev.tsv",
-               "correct": correct, "total": 500, "accuracy": accuracy, "skipped": 0}
-        for name, (variant, correct, accuracy) in evals.items()})
+    evals = {"eval/no_pretrain.json": ("no_pretrain", 8, 1.6),
+             "eval/pretrain_finetune.json": ("pretrain_finetune", 100, 20.0),
+             "eval/test.json": ("pretrain_finetune", None, None)}   # unlabelled test set: no score
+    results = {name: {"kind": "birthplace_accuracy", "variant": variant, "eval_file": "birth_dev.tsv",
+                      "correct": correct, "total": 500, "accuracy": accuracy, "skipped": 0}
+               for name, (variant, correct, accuracy) in evals.items()}
+    _run(root / "evaluate" / "birth-eeeeeeee", "gpt", 4, **results)
+    # a baseline job: completed, no training metrics, same folder name as the run above
+    _write(root / "london_baseline" / "birth-eeeeeeee" / "summary.json", {"status": "completed"})
+    _write(root / "london_baseline" / "birth-eeeeeeee" / "eval" / "dev.json",
+           {**results["eval/no_pretrain.json"], "variant": "london", "correct": 25, "accuracy": 5.0})
     (root / "broken" / "empty-00000000").mkdir(parents=True)
     _run(root / "broken" / "noconfig-11111111", None, done=False)
     bad = _run(root / "broken" / "bad-22222222", "gpt", 1, done=False)
@@ -122,8 +127,9 @@ def test_outputs_exist_and_index_shows_every_figure(report):
 
 def test_one_line_per_run_then_a_count(report):
     _, _, _, lines = report
-    assert len(lines) == 11 + 1
+    assert len(lines) == 12 + 1
     assert any("sweep_b/exp6-aaaaaaa6: incomplete" in line for line in lines)
+    assert any("london_baseline/birth-eeeeeeee: completed, no training metrics" in line for line in lines)
     assert re.match(r"wrote \d+ files, reused 0 -> ", lines[-1])
 
 
@@ -139,6 +145,8 @@ def test_damaged_runs_are_warned_about_not_fatal(report):
     assert "written twice (resumed run)" in warnings
     summary = (out / "summary.md").read_text()
     assert "| noconfig-11111111 | incomplete | — |" in summary
+    # the baseline job has no training metrics: not a row; the name it shares gets its job
+    assert "london_baseline" not in summary and "| evaluate/birth-eeeeeeee | completed |" in summary
 
 
 def test_html_escapes_text_and_markdown_escapes_pipes(report):
@@ -162,7 +170,7 @@ def test_comparison_and_birthplace_sections(report):
     assert comparison[0] == "run,device,device name,steps,total s,ms/step,tokens/s,speedup"
     assert comparison[2].startswith("cmp-dddddddd,cuda,H100,50,6.0,120.0,60000.0,20.0")
     birthplace = (out / "birthplace.csv").read_text().splitlines()
-    assert birthplace[1].startswith("london,birth-eeeeeeee,birth_dev.tsv,25,500,5.0,0.0")
+    assert birthplace[1].startswith("london,london_baseline/birth-eeeeeeee,birth_dev.tsv,25,500,5.0,0.0")
     assert [line.split(",")[0] for line in birthplace[1:]] == ["london", "no_pretrain", "pretrain_finetune"]
     assert birthplace[3].endswith(",20.0,15.0")
 
@@ -196,7 +204,7 @@ def test_sweep_index_gives_groups_and_experiment_numbers(report):
     assert (refs[-1].group, refs[-1].exp) == ("broken", None)
     refs, _ = discover([root])
     assert {r.group for r in refs if r.job == "sweep_b"} == {"b"}
-    assert len(refs) == 11
+    assert len(refs) == 12
 
 
 def test_missing_input_and_resumed_rows(tmp_path, report):
