@@ -39,6 +39,7 @@ class Builder:
         self.state = ReportState(self.out_dir)
         self.log = log
         self.pending: list = []   # figure tasks to draw in parallel once every section is known
+        self.errors: list[str] = []  # figures that could not be drawn
 
     def rel(self, path: Path) -> str:
         return Path(path).relative_to(self.out_dir).as_posix()
@@ -48,11 +49,14 @@ class Builder:
         path = self.out_dir / rel_path
         if self.state.is_fresh([path], fingerprint(rel_path, digest_parts)):
             return True
-        fig = draw()
-        if fig is None:
+        try:
+            fig = draw()
+            if fig is not None:
+                self.state.wrote(save_figure(fig, path))
+        except Exception as exc:  # noqa: BLE001 - a figure that fails is reported, not fatal
+            self.errors.append(f"{rel_path} not drawn: {exc.__class__.__name__}: {exc}")
             return False
-        self.state.wrote(save_figure(fig, path))
-        return True
+        return fig is not None
 
     def tables(self, stem: str, table: Table, latex: bool = False) -> None:
         """Write `<stem>.csv` (and `.md`, `.tex` when `latex`) next to index.md."""
@@ -170,6 +174,18 @@ def _warnings_section(warnings: list[str], runs: list[Run]) -> Section | None:
                                          "uses what could be read.", bullets)])
 
 
+def _load_runs(b: Builder, inputs: list[Path]) -> tuple[list[Run], list[str]]:
+    """Every run found in `inputs` (not those inside the report folder), plus discovery warnings."""
+    refs, warnings = discover([Path(p) for p in inputs])
+    inside_out = b.out_dir.resolve()  # a report written under the runs root is not a run
+    runs = [load_run(ref) for ref in refs if inside_out not in ref.run_dir.resolve().parents]
+    for run in runs:
+        if not run.trained:
+            b.log(f"  {run.ref.job}/{run.ref.name}: {run.status}, no training metrics (an "
+                  "evaluation or a baseline: tables only)")
+    return runs, warnings
+
+
 def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] = print) -> Path:
     """Write the report for the runs found in `inputs` into `out_dir`; returns index.md's path.
 
@@ -177,27 +193,23 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
     inputs did not change are reused. `log` receives one line per run and a final count.
     """
     b = Builder(Path(out_dir), log)
-    refs, warnings = discover([Path(p) for p in inputs])
-    inside_out = b.out_dir.resolve()  # a report written under the runs root is not a run
-    refs = [ref for ref in refs if inside_out not in ref.run_dir.resolve().parents]
-    runs = [load_run(ref) for ref in refs]
+    runs, warnings = _load_runs(b, inputs)
     trained = [run for run in runs if run.trained]
-    for run in runs:
-        if not run.trained:
-            log(f"  {run.ref.job}/{run.ref.name}: {run.status}, no training metrics (an evaluation "
-                "or a baseline: tables only)")
     run_sections = [_run_section(b, run) for run in trained]
     groups: dict[str, list[Run]] = {}
     for run in trained:
         groups.setdefault(run.ref.group, []).append(run)
-    sections = [_summary_section(b, trained, len(runs) - len(trained)), _warnings_section(warnings, runs),
-                Section("Perplexity by group", []),
-                *[_group_section(b, name, members) for name, members in groups.items()],
-                _memory_section(b, trained), _comparison_section(b, runs), _evals_section(b, runs),
-                _temperature_section(runs), Section("Runs", []), *run_sections]
-    sections = [s for s in sections if s is not None]
+    group_sections = [_group_section(b, name, members) for name, members in groups.items()]
+    summary_section = _summary_section(b, trained, len(runs) - len(trained))
+    others = [_memory_section(b, trained), _comparison_section(b, runs), _evals_section(b, runs),
+              _temperature_section(runs)]
     b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first
-    b.state.wrote(*draw_all(b.pending))
+    written, failures = draw_all(b.pending)
+    b.state.wrote(*written)
+    sections = [summary_section, _warnings_section(warnings + b.errors + failures, runs),
+                Section("Perplexity by group", []), *group_sections, *others,
+                Section("Runs", []), *run_sections]
+    sections = [s for s in sections if s is not None]
     index = b.state.write_text(b.out_dir / "index.md", to_markdown_document(TITLE, sections))
     b.state.write_text(b.out_dir / "index.html", to_html_document(TITLE, sections))
     b.state.save()

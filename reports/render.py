@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,13 +43,20 @@ class GroupPlotTask:
 _plotter: RunPlotter | None = None   # one per process: refilling figures beats rebuilding them
 
 
-def draw(task: RunPlotTask | GroupPlotTask) -> list[Path]:
-    """Draw and save one task's figures; returns the paths written."""
+def draw(task: RunPlotTask | GroupPlotTask) -> tuple[list[Path], str]:
+    """Draw and save one task's figures: (paths written, "" or why it failed).
+
+    A figure that cannot be drawn (odd data, full disk) is reported, never fatal to the report.
+    """
     global _plotter
-    if isinstance(task, RunPlotTask):
-        _plotter = _plotter or RunPlotter()
-        return _plotter.write(task.curves, task.title, task.folder)
-    return [save_figure(group_figure(task.group, task.curves, task.labels), task.path)]
+    try:
+        if isinstance(task, RunPlotTask):
+            _plotter = _plotter or RunPlotter()
+            return _plotter.write(task.curves, task.title, task.folder), ""
+        return [save_figure(group_figure(task.group, task.curves, task.labels), task.path)], ""
+    except Exception as exc:  # noqa: BLE001 - any drawing failure becomes a warning
+        name = task.title if isinstance(task, RunPlotTask) else f"group {task.group}"
+        return [], f"figure for {name} not drawn: {exc.__class__.__name__}: {exc}"
 
 
 def default_workers() -> int:
@@ -60,11 +68,16 @@ def default_workers() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def draw_all(tasks: list, workers: int | None = None) -> list[Path]:
-    """Draw every task, in worker processes when it pays; returns all paths written."""
+def draw_all(tasks: list, workers: int | None = None) -> tuple[list[Path], list[str]]:
+    """Draw every task, in worker processes when it pays: (all paths written, failures)."""
     workers = workers or default_workers()
     if workers < 2 or len(tasks) < MIN_TASKS_FOR_POOL or "fork" not in multiprocessing.get_all_start_methods():
-        return [path for task in tasks for path in draw(task)]
-    chunk = max(1, len(tasks) // (workers * 4))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return [path for paths in pool.map(draw, tasks, chunksize=chunk) for path in paths]
+        results = [draw(task) for task in tasks]
+    else:
+        try:
+            chunk = max(1, len(tasks) // (workers * 4))
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(draw, tasks, chunksize=chunk))
+        except (OSError, BrokenProcessPool):  # no /dev/shm, a worker killed for memory...
+            results = [draw(task) for task in tasks]
+    return [p for paths, _ in results for p in paths], [error for _, error in results if error]

@@ -249,3 +249,15 @@ def test_odd_inputs_become_warnings(tmp_path):
     assert "entry without run_dir skipped: 'junk'" in warnings
     assert "job/old-12345678: config.json has keys this report does not know: optimizer" in warnings
     assert "| old-12345678 | completed | gpt | 3 |" in (index.parent / "summary.md").read_text()
+
+
+def test_a_figure_that_fails_is_a_warning(tmp_path, monkeypatch):
+    import reports.render
+
+    def broken(*args):
+        raise ValueError("odd data")
+    monkeypatch.setattr(reports.render, "group_figure", broken)
+    _run(tmp_path / "runs" / "job" / "one-ffffffff", "gpt", 1)
+    index = build_report([tmp_path / "runs"], tmp_path / "out", log=lambda line: None)
+    assert "figure for group job not drawn: ValueError: odd data" in index.read_text()
+    assert (tmp_path / "out" / "runs" / "job__one-ffffffff" / "loss.png").is_file()
