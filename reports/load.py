@@ -77,8 +77,10 @@ def _read_optional_json(run: Run, name: str, expected: type = dict):
 
 def _frame(rows: list[dict], kind: str) -> pd.DataFrame:
     frame = pd.DataFrame(rundir.latest_per_step(rows, kind)).drop(columns="kind", errors="ignore")
-    # a hand-edited or foreign row may hold a string or null: it becomes NaN, not a crash
-    return frame.apply(pd.to_numeric, errors="coerce") if not frame.empty else frame
+    # a hand-edited or foreign row may hold a string: that column is made numeric, text -> NaN
+    for column in frame.columns[frame.dtypes == object]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 def _read_metrics(run: Run) -> None:
