@@ -56,7 +56,7 @@ def _text(value) -> str | None:
 
 
 def _best_eval(run: Run) -> dict:
-    """The val row with the lowest perplexity, else the summary's best; {} if neither."""
+    """ppl, epoch and train_ppl of the lowest-perplexity val row, else the summary's best."""
     if "ppl" in run.val and run.val["ppl"].notna().any():
         row = run.val.loc[run.val["ppl"].idxmin()]
         return {"ppl": row["ppl"], "epoch": row.get("epoch"), "train_ppl": row.get("train_ppl")}
@@ -65,6 +65,7 @@ def _best_eval(run: Run) -> dict:
 
 
 def _seconds_per_epoch(run: Run) -> float | None:
+    """Training seconds per epoch at the last logged row (elapsed_s spans all attempts)."""
     rows = run.train if "elapsed_s" in run.train and "epoch" in run.train else run.val
     if "elapsed_s" in rows and "epoch" in rows:
         last = rows.dropna(subset=["elapsed_s", "epoch"])
