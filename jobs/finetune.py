@@ -12,7 +12,6 @@ only monitors: `evaluate` scores the final weights (last.pt), so dev answers nev
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Callable
 

@@ -1,6 +1,6 @@
 """pretrain_finetune: the whole SPEC D experiment in order, each stage skipping itself when done.
 
-    python main.py pretrain_finetune --preset smoke          # toy chain end to end, ~2 min on a CPU
+    python main.py pretrain_finetune --preset smoke          # toy chain end to end, minutes on a CPU
     python main.py pretrain_finetune device=cuda             # CS224n settings (hours on a CPU)
     python main.py pretrain_finetune train.epochs=20         # shortened pretraining, the rest as CS224n
 
