@@ -72,7 +72,7 @@ def _latex_align(table: Table) -> str:
 
 def to_latex(table: Table, label: str = "") -> str:
     """A booktabs `table` environment; bold cells as \\textbf{x}, caption above the tabular."""
-    lines = [r"\begin{table}[t]", r"\centering", r"\small"]
+    lines = [r"% needs \usepackage{booktabs,graphicx}", r"\begin{table}[t]", r"\centering", r"\small"]
     if table.caption:
         lines.append(r"\caption{" + latex_escape(table.caption) + "}")
     if label:
