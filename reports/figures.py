@@ -1,7 +1,8 @@
 """Matplotlib helpers shared by every figure: Agg only, no pyplot state, fast and atomic saves.
 
-Figures are plain `matplotlib.figure.Figure` objects (no pyplot), so nothing global is kept and
-nothing needs closing; tests inspect them before they are saved.
+Figures are plain `matplotlib.figure.Figure` objects, each with its own Agg canvas (no pyplot):
+headless nodes need no display, the caller's backend is left alone, nothing global is kept and
+nothing needs closing; tests inspect the figures before they are saved.
 """
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ import os
 import tempfile
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # before anything draws: headless cluster nodes have no display
-
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 FIGSIZE_IN = (6.0, 4.0)
 DPI = 100
