@@ -139,9 +139,6 @@ def _print_list(runs: list[SweepRun], tasks: list[launch.Task]) -> None:
 
 def _run(name: str, runs: list[SweepRun], tasks: list[launch.Task], ctx: JobContext, args) -> int:
     if args.task_index is not None:
-        if not 0 <= args.task_index < len(tasks):
-            raise LaunchError(f"--task-index {args.task_index} out of range: sweep {name} has runs "
-                              f"0..{len(tasks) - 1} (use --array=0-{len(tasks) - 1})")
         return launch.run_inline(tasks[args.task_index], ctx)
     if args.executor == "inline":
         return max(launch.run_inline(t, ctx) for t in tasks)
@@ -173,6 +170,9 @@ def main(args) -> int:
             return 0
         if args.parallel is not None and args.parallel < 1:
             raise LaunchError(f"--parallel {args.parallel} must be at least 1")
+        if args.task_index is not None and not 0 <= args.task_index < len(tasks):
+            raise LaunchError(f"--task-index {args.task_index} out of range: sweep {args.name} has "
+                              f"runs 0..{len(tasks) - 1} (use --array=0-{len(tasks) - 1})")
         if args.executor != "slurm" or args.task_index is not None:  # slurm: once submitted
             write_index(ctx.runs_root, args.name, tasks, runs)
         return _run(args.name, runs, tasks, ctx, args)
