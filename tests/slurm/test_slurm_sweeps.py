@@ -46,11 +46,13 @@ def _poll_array(array_id: str) -> int:
 
 
 def _sacct_times(array_id: str) -> list[tuple[float, float]]:
-    """(start, end) unix times of each task of the array, from the accounting database."""
-    out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", array_id, "-o", "Start,End"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    """(start, end) unix times of each task of the array, once the accounting database has them."""
+    def lines():
+        return subprocess.run(["sacct", "-n", "-X", "-P", "-j", array_id, "-o", "Start,End"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    wait_for(lambda: "Unknown" not in "".join(lines()), timeout_s=60, what="sacct end times")
     parse = lambda t: datetime.datetime.fromisoformat(t).timestamp()   # noqa: E731
-    return [(parse(a), parse(b)) for a, b in (line.split("|") for line in out)]
+    return [(parse(a), parse(b)) for a, b in (line.split("|") for line in lines())]
 
 
 def test_smoke_sweep_is_one_array_with_parallelism_2(env, tmp_path, sbatch_log):
