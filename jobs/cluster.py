@@ -8,7 +8,9 @@ Defaults come, in order, from the command-line flags, the environment (`TOOLKIT_
 `TOOLKIT_TIME_MIN`, `TOOLKIT_CONSTRAINT`, `TOOLKIT_SIGNAL_DELAY_S`), a cluster profile
 (`$TOOLKIT_CLUSTER_PROFILE`, else `~/.config/slm-toolkit/cluster.json`: a JSON object with any
 of the field names below, plus `"setup": ["module load cuda", ...]` shell lines run before the
-job), and the field defaults. Standard library only: submitit lives in `jobs/launch.py`.
+job), and the field defaults. `pending_runs` drops runs that are done or still queued, from
+each run's `slurm/jobs.jsonl` (every submission and start, with its job id). No submitit here:
+that lives in `jobs/launch.py`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpt import rundir
+
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
+JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
 # Folders that exist on every machine but hold different files on each (or vanish with the job).
 NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 ACTIVE_STATES = ("PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",
@@ -165,3 +170,26 @@ def job_states(job_ids: list[str]) -> dict[str, str]:
             if job_id in ids:
                 states[job_id] = state.split()[0] if state else ""
     return states
+
+
+def pending_runs(tasks: list) -> list:
+    """Tasks (with .run_dir, .cfg) minus runs that completed or whose last Slurm submission is
+    still queued or running; says which were skipped and why."""
+    last_ids = {t.run_dir: _last_job_id(t.run_dir) for t in tasks}
+    states = job_states([j for j in last_ids.values() if j])
+    keep = []
+    for t in tasks:
+        state = states.get(last_ids[t.run_dir], "")
+        if rundir.is_complete(t.run_dir):
+            print(f"[launch] skip {t.cfg.name}: already completed ({t.run_dir})")
+        elif state in ACTIVE_STATES:
+            print(f"[launch] skip {t.cfg.name}: job {last_ids[t.run_dir]} is {state} ({t.run_dir})")
+        else:
+            keep.append(t)
+    return keep
+
+
+def _last_job_id(run_dir: Path) -> str:
+    rows = rundir.read_jsonl(Path(run_dir) / JOBS_LOG)
+    return next((r["job_id"] for r in reversed(rows)
+                 if r.get("kind") == "submitted" and r.get("executor") == "slurm"), "")

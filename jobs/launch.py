@@ -36,8 +36,8 @@ from gpt import rundir
 from gpt.config import RunConfig
 from gpt.overrides import config_hash, from_dict, to_dict
 from jobs import JOBS
-from jobs.cluster import (ACTIVE_STATES, LaunchError, Resources, check_cluster, check_shared,
-                          job_states, load_resources, require_sbatch)
+from jobs.cluster import (JOBS_LOG, LaunchError, Resources, check_cluster, check_shared,
+                          load_resources, pending_runs, require_sbatch)
 from jobs.context import JobContext
 
 EXECUTORS = ("inline", "local", "slurm")
@@ -93,7 +93,7 @@ def _attempt(known: int = 0) -> int:
 
 def _record(run_dir: Path, kind: str, **fields) -> None:
     """Append a submission/start row to <run_dir>/slurm/jobs.jsonl (read by `status`)."""
-    rundir.append_jsonl(Path(run_dir) / rundir.SLURM / "jobs.jsonl",
+    rundir.append_jsonl(Path(run_dir) / JOBS_LOG,
                         {"kind": kind, "time": time.time(), **fields})
 
 
@@ -174,7 +174,18 @@ def run_inline(task: Task, ctx: JobContext) -> int:
         return EXIT_INTERRUPTED
     print(f"[launch] interrupted; requeueing Slurm job {job_id}", flush=True)
     _record(task.run_dir, "requeue", job_id=_slurm_job_id())
-    subprocess.run(["scontrol", "requeue", job_id], check=True)
+    if subprocess.run(["scontrol", "requeue", job_id]).returncode != 0:
+        print(f"[launch] requeue refused; resubmit to resume {task.run_dir}", flush=True)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
+    """One after another in this process; an interrupted run stops the rest."""
+    for task in tasks:
+        code = run_inline(task, ctx)
+        if code:
+            return code
     return 0
 
 
@@ -189,28 +200,6 @@ def _executor_params(res: Resources, partition: str, name: str, parallel: int | 
                 "constraint": res.constraint, "array_parallelism": parallel}
     params.update({k: v for k, v in optional.items() if v})
     return params
-
-
-def pending_tasks(tasks: list[Task]) -> list[Task]:
-    """Drop runs that completed or whose last submission is still queued or running (says so)."""
-    last_ids = {t.run_dir: _last_job_id(t.run_dir) for t in tasks}
-    states = job_states([j for j in last_ids.values() if j])
-    keep = []
-    for t in tasks:
-        state = states.get(last_ids[t.run_dir], "")
-        if rundir.is_complete(t.run_dir):
-            print(f"[launch] skip {t.cfg.name}: already completed ({t.run_dir})")
-        elif state in ACTIVE_STATES:
-            print(f"[launch] skip {t.cfg.name}: job {last_ids[t.run_dir]} is {state} ({t.run_dir})")
-        else:
-            keep.append(t)
-    return keep
-
-
-def _last_job_id(run_dir: Path) -> str:
-    rows = rundir.read_jsonl(Path(run_dir) / rundir.SLURM / "jobs.jsonl")
-    return next((r["job_id"] for r in reversed(rows)
-                 if r.get("kind") == "submitted" and r.get("executor") == "slurm"), "")
 
 
 def submit_slurm(tasks: list[Task], ctx: JobContext, args, *, name: str, folder: Path,
@@ -257,7 +246,18 @@ def _wait(jobs) -> None:
 def run_local(tasks: list[Task], ctx: JobContext, args, parallel: int = 1) -> int:
     """submitit subprocesses on this machine, at most `parallel` at a time; waits for all."""
     res = load_resources({k: getattr(args, k, None) for k in _RESOURCE_FLAGS})
-    ctx, queue, running, failed = _absolute(ctx), list(tasks), [], 0
+    queue, running = list(tasks), []
+    try:
+        failed = _local_loop(queue, running, _absolute(ctx), res, parallel)
+    except KeyboardInterrupt:
+        for _, job in running:        # the controller kills its task; last.pt is kept
+            job.cancel()
+        raise
+    return 1 if failed else 0
+
+
+def _local_loop(queue: list[Task], running: list, ctx: JobContext, res: Resources, parallel: int) -> int:
+    failed = 0
     while queue or running:
         while queue and len(running) < max(1, parallel):
             t = queue.pop(0)
@@ -275,7 +275,7 @@ def run_local(tasks: list[Task], ctx: JobContext, args, parallel: int = 1) -> in
             failed += error is not None
             print(f"local job {job.job_id} {'FAILED: ' + str(error).splitlines()[0] if error else 'done'}"
                   f"  {t.run_dir}", flush=True)
-    return 1 if failed else 0
+    return failed
 
 
 def execute(job_name: str, cfgs: list[RunConfig], ctx: JobContext, args) -> int:
@@ -285,11 +285,13 @@ def execute(job_name: str, cfgs: list[RunConfig], ctx: JobContext, args) -> int:
         if args.print_run_dir:
             print("\n".join(str(t.run_dir) for t in tasks))
             return 0
+        if args.executor != "slurm" and (args.dry_run or args.wait):
+            raise LaunchError("--dry-run and --wait go with --executor slurm (local always waits)")
         if args.executor == "inline":
-            return max(run_inline(t, ctx) for t in tasks)
+            return run_inline_all(tasks, ctx)
         if args.executor == "local":
             return run_local(tasks, ctx, args)
-        tasks = tasks if args.dry_run else pending_tasks(tasks)
+        tasks = tasks if args.dry_run else pending_runs(tasks)
         if tasks:
             folder = tasks[0].run_dir / rundir.SLURM if len(tasks) == 1 else \
                 Path(ctx.runs_root).resolve() / job_name / rundir.SLURM

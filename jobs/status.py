@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from gpt import rundir
-from jobs.cluster import job_states
+from jobs.cluster import JOBS_LOG, job_states
 
 COLUMNS = ("exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss", "elapsed", "attempts")
 
@@ -45,7 +45,7 @@ def find_runs(target: str | None, runs_root: Path) -> list[dict]:
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is neither a run dir, a runs root nor a sweep under "
                                 f"{runs_root}/sweeps; pass --runs-root or a path")
-    marks = (rundir.CONFIG, f"{rundir.SLURM}/jobs.jsonl")
+    marks = (rundir.CONFIG, JOBS_LOG)
     if any((root / m).is_file() for m in marks):
         return [{"run_dir": root, "exp": None, "job": root.parent.name}]
     # run dirs sit at <root>/<job>/<run> (a runs root) or <root>/<run> (one job's folder)
@@ -61,7 +61,7 @@ def _last(rows: list[dict], kind: str) -> dict:
 def run_row(run_dir: Path, exp=None, job=None) -> dict:
     """What the files of one run dir say (the Slurm state is added by `rows`)."""
     metrics = rundir.read_jsonl(run_dir / rundir.METRICS)
-    jobs = rundir.read_jsonl(run_dir / rundir.SLURM / "jobs.jsonl")
+    jobs = rundir.read_jsonl(run_dir / JOBS_LOG)
     start, last = _last(metrics, "start"), (metrics[-1] if metrics else {})
     steps = [r["step"] for r in metrics if isinstance(r.get("step"), int)]
     if rundir.is_complete(run_dir):

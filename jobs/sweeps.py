@@ -27,7 +27,7 @@ from gpt.config import (ConfigError, DataConfig, OptimConfig, RunConfig, SampleC
                         TrainConfig, model_preset)
 from gpt.overrides import apply_overrides
 from jobs import launch
-from jobs.cluster import LaunchError
+from jobs.cluster import LaunchError, pending_runs
 from jobs.context import JobContext
 
 
@@ -140,11 +140,13 @@ def _print_list(runs: list[SweepRun], tasks: list[launch.Task]) -> None:
 def _run(name: str, runs: list[SweepRun], tasks: list[launch.Task], ctx: JobContext, args) -> int:
     if args.task_index is not None:
         return launch.run_inline(tasks[args.task_index], ctx)
+    if args.executor != "slurm" and (args.dry_run or args.wait):
+        raise LaunchError("--dry-run and --wait go with --executor slurm (local always waits)")
     if args.executor == "inline":
-        return max(launch.run_inline(t, ctx) for t in tasks)
+        return launch.run_inline_all(tasks, ctx)
     if args.executor == "local":
         return launch.run_local(tasks, ctx, args, parallel=args.parallel or 1)
-    todo = tasks if args.dry_run else launch.pending_tasks(tasks)
+    todo = tasks if args.dry_run else pending_runs(tasks)
     if not todo:
         print(f"sweep {name}: nothing to submit")
         return 0
