@@ -44,6 +44,8 @@ def _job_parser(sub, job: str) -> None:
     p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
+    p.add_argument("--init-from", type=Path, default=None, metavar="RUN_DIR",
+                   help="start from the best weights of this finished run (same as init_from=RUN_DIR)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     from jobs import launch
     launch.add_arguments(p)
@@ -70,7 +72,10 @@ def _run_job(args: argparse.Namespace) -> int:
     from jobs import launch
     from jobs.context import JobContext
     module = importlib.import_module(JOBS[args.job])
-    cfg = apply_overrides(module.PRESETS[args.preset](), args.overrides)
+    overrides = list(args.overrides)
+    if args.init_from is not None:   # absolute, so the run dir hash does not depend on the cwd
+        overrides.append(f"init_from={args.init_from.expanduser().resolve()}")
+    cfg = apply_overrides(module.PRESETS[args.preset](), overrides)
     if args.print_config:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0

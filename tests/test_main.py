@@ -124,3 +124,9 @@ def test_bench_train_prints_measured_figures():
     figures = json.loads(res.stdout)
     assert figures["ms_per_step"] > 0 and figures["tokens_per_s"] > 0
     assert figures["device"] == "cpu" and figures["mfu_pct"] is None   # no peak table for CPUs
+
+
+def test_init_from_flag_is_the_absolute_override(tmp_path):
+    res = run_main("finetune", "--preset", "smoke", "--init-from", "some/run", "--print-config", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["init_from"] == str(tmp_path / "some" / "run")
