@@ -15,6 +15,7 @@ that lives in `jobs/launch.py`.
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 import os
 import re
@@ -160,7 +161,7 @@ def job_states(job_ids: list[str]) -> dict[str, str]:
         return {}
     states = {}
     for cmd in (["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(ids)],
-                ["squeue", "-h", "-r", "-o", "%i|%T"]):   # squeue last: it is the fresher
+                ["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T"]):   # last: fresher
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
         except (OSError, subprocess.SubprocessError):
