@@ -195,9 +195,10 @@ def _executor_params(res: Resources, partition: str, name: str, parallel: int | 
               "signal_delay_s": res.signal_delay_s, "stderr_to_stdout": True,
               "additional_parameters": {"requeue": True},
               # the worker unpickles jobs.launch.SubmittedRun: make this checkout importable
-              "setup": [*res.setup, f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]}
-    optional = {"partition": partition, "gpus_per_node": res.gpus, "account": res.account, "qos": res.qos,
-                "constraint": res.constraint, "array_parallelism": parallel}
+              "setup": [*res.setup,
+                        f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]}
+    optional = {"partition": partition, "gpus_per_node": res.gpus, "account": res.account,
+                "qos": res.qos, "constraint": res.constraint, "array_parallelism": parallel}
     params.update({k: v for k, v in optional.items() if v})
     return params
 
@@ -211,8 +212,9 @@ def submit_slurm(tasks: list[Task], ctx: JobContext, args, *, name: str, folder:
     if args.dry_run:
         partition = check_cluster(res) if _has_sbatch() else res.partition
         command = f"{sys.executable} -u -m submitit.core._submit {folder / '%j'}"
-        print(_make_sbatch_string(command=command, folder=folder / "%j", map_count=len(tasks)
-                                  if len(tasks) > 1 else None, **_executor_params(res, partition, name, parallel)))
+        params = _executor_params(res, partition, name, parallel)
+        print(_make_sbatch_string(command=command, folder=folder / "%j",
+                                  map_count=len(tasks) if len(tasks) > 1 else None, **params))
         return []
     params = _executor_params(res, check_cluster(res), name, parallel)
     executor = submitit.SlurmExecutor(folder=folder / "%j")
