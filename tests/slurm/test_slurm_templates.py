@@ -61,6 +61,8 @@ def test_failing_pretrain_cancels_finetune_and_evaluate(env, tmp_path):
     assert job_field(pre, "JobState") == "FAILED"
     assert [job_field(j, "JobState") for j in (ft, ev)] == ["CANCELLED", "CANCELLED"]
     assert not (tmp_path / "runs" / "finetune").exists()
+    [row] = status_rows(str(tmp_path / "runs"), env, tmp_path / "runs")
+    assert (row["job"], row["job_id"], row["slurm"], row["state"]) == ("pretrain", pre, "FAILED", "started")
 
 
 def _losses(run_dir) -> dict[int, float]:
