@@ -115,7 +115,8 @@ def test_inline_usr2_stops_at_a_step_and_the_rerun_resumes(tmp_path, data_root):
 def test_local_executor_checkpoints_requeues_and_resumes(tmp_path, data_root):
     """submitit's LocalExecutor: USR2 -> SubmittedRun.checkpoint -> same run requeued -> resumed."""
     ctx = JobContext(runs_root=tmp_path / "runs", data_root=data_root, cache_dir=tmp_path / "cache")
-    cfg = apply_overrides(smoke(), ["train.max_iters=100", "train.log_interval=1"])
+    # 600 steps: the USR2 sent after step 5 must land before the end, however idle the machine
+    cfg = apply_overrides(smoke(), ["train.max_iters=600", "train.log_interval=1"])
     [task] = make_tasks("full_run", [cfg], ctx.runs_root)
     executor = submitit.LocalExecutor(folder=tmp_path / "submitit" / "%j")
     executor.update_parameters(timeout_min=10)
@@ -125,6 +126,6 @@ def test_local_executor_checkpoints_requeues_and_resumes(tmp_path, data_root):
     [start] = [r for r in rundir.read_jsonl(task.run_dir / "slurm" / "jobs.jsonl") if r["kind"] == "start"]
     os.kill(start["pid"], signal.SIGUSR2)
     summary = job.result()
-    assert summary["status"] == "completed" and summary["steps"] == 100
+    assert summary["status"] == "completed" and summary["steps"] == 600
     starts = [r for r in rundir.read_jsonl(task.run_dir / rundir.METRICS) if r["kind"] == "start"]
     assert [(s["attempt"], s["resumed"]) for s in starts] == [(0, False), (1, True)]

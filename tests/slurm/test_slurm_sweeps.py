@@ -56,7 +56,8 @@ def _sacct_times(array_id: str) -> list[tuple[float, float]]:
 
 
 def test_smoke_sweep_is_one_array_with_parallelism_2(env, tmp_path, sbatch_log):
-    runs, extra = tmp_path / "runs", ["train.max_iters=40"]
+    # 300 steps: the USR2 sent after step 10 must land before the end, however idle the machine
+    runs, extra = tmp_path / "runs", ["train.max_iters=300"]
     main_py("sweep", "smoke", *extra, "--task-index", "0", "--runs-root", str(runs), env=env)
     _interrupted_inline_run(env, runs, *extra)
 

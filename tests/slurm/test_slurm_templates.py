@@ -71,7 +71,8 @@ def _losses(run_dir) -> dict[int, float]:
 
 def test_usr2_requeues_template_job_which_resumes_to_identical_losses(env, tmp_path):
     """(d) on the template path (inline executor inside sbatch) against an uninterrupted run."""
-    args = ["--preset", "smoke", "train.max_iters=120", "train.log_interval=1"]
+    steps = 600   # the USR2 sent after step 20 must land before the end, however idle the machine
+    args = ["--preset", "smoke", f"train.max_iters={steps}", "train.log_interval=1"]
     ref = sbatch(*SBATCH_SMALL, "sbatch_templates/full_run.sh", *args, "--runs-root",
                  str(tmp_path / "ref"), env=env, log_dir=tmp_path)
     job = sbatch(*SBATCH_SMALL, "sbatch_templates/full_run.sh", *args, "--runs-root",
@@ -87,10 +88,10 @@ def test_usr2_requeues_template_job_which_resumes_to_identical_losses(env, tmp_p
     [run_dir], [ref_dir] = cut.iterdir(), (tmp_path / "ref" / "full_run").iterdir()
     stop, starts = metrics(run_dir, "stop"), metrics(run_dir, "start")
     assert len(stop) == 1 and [s["attempt"] for s in starts] == [0, 1] and starts[1]["resumed"]
-    assert starts[1]["step"] == stop[0]["step"] < 120
-    assert _losses(run_dir) == _losses(ref_dir) and len(_losses(ref_dir)) == 120   # bit for bit
+    assert starts[1]["step"] == stop[0]["step"] < steps
+    assert _losses(run_dir) == _losses(ref_dir) and len(_losses(ref_dir)) == steps   # bit for bit
     assert [v["loss"] for v in metrics(run_dir, "val")] == [v["loss"] for v in metrics(ref_dir, "val")]
     report("requeue_to_resume_s (template, USR2 -> scontrol requeue)",
            round(starts[1]["time"] - stop[0]["time"], 1))
     [row] = status_rows(str(tmp_path / "cut"), env, tmp_path / "cut")
-    assert (row["slurm"], row["state"], row["attempts"], row["step"]) == ("COMPLETED", "completed", 2, 120)
+    assert (row["slurm"], row["state"], row["attempts"], row["step"]) == ("COMPLETED", "completed", 2, steps)
