@@ -17,6 +17,7 @@ import torch
 
 from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
+from gpt.overrides import to_dict
 from gpt.trainer import train
 from jobs.common import attempt_number, prepare, write_env
 from jobs.context import JobContext
@@ -66,6 +67,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     cfg, corpus, run_dir = prepare(JOB, cfg, ctx)
     if rundir.is_complete(run_dir):
         return rundir.read_json(run_dir / rundir.SUMMARY)
+    rundir.write_json(run_dir / rundir.CONFIG, to_dict(cfg))   # the sub-runs differ only in device
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     note = "" if len(devices) == 2 else "No CUDA GPU visible: only the CPU was timed."
     if note:

@@ -107,6 +107,8 @@ def test_cpu_gpu_comparison_without_gpu(data_root, tmp_path):
     (run_dir,) = (tmp_path / "cpu_gpu_comparison").iterdir()
     result = json.loads((run_dir / "comparison.json").read_text())
     assert [r["device"] for r in result["rows"]] == ["cpu"] and result["rows"][0]["total_s"] > 0
+    for name in ("config.json", "env.json", "comparison.md", "summary.json", "cpu/summary.json"):
+        assert (run_dir / name).is_file(), name
 
 
 def test_help_works_for_every_command():
