@@ -102,9 +102,10 @@ def _slurm_job_id() -> str:
     return f"{array}_{task}" if array and task else os.environ.get("SLURM_JOB_ID", "")
 
 
-def _run_job(task: Task, ctx: JobContext) -> dict:
-    _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=int(os.environ["TOOLKIT_ATTEMPT"]),
-            host=os.uname().nodename, pid=os.getpid())
+def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
+    if record:
+        _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=int(os.environ["TOOLKIT_ATTEMPT"]),
+                host=os.uname().nodename, pid=os.getpid())
     return importlib.import_module(JOBS[task.job]).run(task.cfg, ctx)
 
 
@@ -161,7 +162,9 @@ def run_inline(task: Task, ctx: JobContext) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGUSR2, signal.SIGTERM, signal.SIGINT)}
     try:
-        summary = _run_job(task, _absolute(ctx, stop))
+        # outside Slurm the row would hold no job id, and a run that fails on its data would
+        # leave a run dir behind holding nothing else
+        summary = _run_job(task, _absolute(ctx, stop), record="SLURM_JOB_ID" in os.environ)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -132,3 +132,11 @@ def test_init_from_flag_is_the_absolute_override(tmp_path):
     res = run_main("finetune", "--preset", "smoke", "--init-from", "some/run", "--print-config", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["init_from"] == str(tmp_path / "some" / "run")
+
+
+def test_a_run_that_fails_on_its_data_leaves_no_run_dir(data_root, tmp_path):
+    res = run_main("full_run", "--preset", "smoke", "data.dataset=wikitext2", "data.tokenizer=word",
+                   "--runs-root", str(tmp_path / "runs"), "--data-root", str(data_root),
+                   "--cache-dir", str(tmp_path / "cache"))
+    assert res.returncode == 2 and "data.train_split=valid" in res.stderr
+    assert not (tmp_path / "runs").exists()
