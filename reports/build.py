@@ -133,30 +133,31 @@ def _memory_section(b: Builder, runs: list[Run]) -> Section:
     return Section("GPU memory", items)
 
 
-def _comparison_section(b: Builder, runs: list[Run]) -> Section | None:
-    rows = comparison.comparison_rows(runs)
+def _rows_section(b: Builder, title: str, stem: str, rows, table_fn, figure_fn,
+                  caption: str) -> Section | None:
+    """A table of `rows` (as <stem>.md/.tex/.csv) and its chart <stem>.png; None without rows."""
     if not rows:
         return None
-    table = comparison.comparison_table(rows)
-    b.tables("comparison", table)
+    table = table_fn(rows)
+    b.tables(stem, table)
     items = [TableItem(table)]
-    if b.figure("comparison.png", rows, lambda: comparison.comparison_figure(rows)):
-        items.append(FigureItem("comparison.png", "Milliseconds per training step on CPU and on "
-                                "GPU for the same model and steps; the title gives the speedup."))
-    return Section("CPU vs GPU", items)
+    if b.figure(f"{stem}.png", rows, lambda: figure_fn(rows)):
+        items.append(FigureItem(f"{stem}.png", caption))
+    return Section(title, items)
+
+
+def _comparison_section(b: Builder, runs: list[Run]) -> Section | None:
+    return _rows_section(b, "CPU vs GPU", "comparison", comparison.comparison_rows(runs),
+                         comparison.comparison_table, comparison.comparison_figure,
+                         "Milliseconds per training step on CPU and on GPU for the same model "
+                         "and steps; the title gives the speedup.")
 
 
 def _evals_section(b: Builder, runs: list[Run]) -> Section | None:
-    rows = evals.eval_rows(runs)
-    if not rows:
-        return None
-    table = evals.eval_table(rows)
-    b.tables("birthplace", table)
-    items = [TableItem(table)]
-    if b.figure("birthplace.png", rows, lambda: evals.eval_figure(rows)):
-        items.append(FigureItem("birthplace.png", "Dev accuracy per variant (best run of each), "
-                                "the always-London baseline dashed."))
-    return Section("Birth-place accuracy (pretrain / finetune)", items)
+    return _rows_section(b, "Birth-place accuracy (pretrain / finetune)", "birthplace",
+                         evals.eval_rows(runs), evals.eval_table, evals.eval_figure,
+                         "Dev accuracy per variant (best run of each), the always-London "
+                         "baseline dashed.")
 
 
 def _temperature_section(runs: list[Run]) -> Section | None:
