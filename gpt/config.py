@@ -27,6 +27,64 @@ def _check_positive(owner: str, **values: float) -> None:
             raise ConfigError(f"{owner}.{key}={value} must be > 0")
 
 
+def added(default):
+    """A field added after run dirs existed: left out of the config hash while at its default."""
+    return field(default=default, metadata={"hash_default": False})
+
+
+ATTENTIONS = ("fused", "explicit", "linear", "performer", "lowrank", "aft",
+              "synthesizer_dense", "synthesizer_random", "perceiver")
+SOFTMAX_ATTENTIONS = ("fused", "explicit")            # q.k logits -> softmax over the prefix
+QKV_ATTENTIONS = SOFTMAX_ATTENTIONS + ("linear", "performer", "lowrank")   # project x to q, k, v
+BOUNDED_ATTENTIONS = ("lowrank", "aft", "synthesizer_dense", "synthesizer_random")  # (.., block_size) params
+MASKS = ("causal", "naive")
+SCORES = ("scaled_dot", "dot", "additive", "bilinear", "cosine")
+FUSED_SCORES = ("scaled_dot", "dot", "bilinear", "cosine")  # expressible as SDPA on changed q, k
+QKVS = ("separate", "shared_qk", "shared_qkv", "mlp")
+POS_EMBEDDINGS = ("learned", "sinusoidal", "rope", "alibi", "none")
+
+
+def _check_attention(cfg: "GPTConfig") -> None:
+    """Refuse attention settings that are unknown or that the chosen mixer would silently ignore."""
+    _check_choice("model.attention", cfg.attention, ATTENTIONS)
+    _check_choice("model.mask", cfg.mask, MASKS)
+    _check_choice("model.score", cfg.score, SCORES)
+    _check_choice("model.qkv", cfg.qkv, QKVS)
+    _check_choice("model.pos_embedding", cfg.pos_embedding, POS_EMBEDDINGS)
+    softmax = cfg.attention in SOFTMAX_ATTENTIONS
+    if cfg.mask == "naive" and cfg.attention != "explicit":
+        raise ConfigError(f"model.mask=naive needs model.attention=explicit (got {cfg.attention}): "
+                          "fused SDPA can only mask before the softmax and the other mixers are causal "
+                          "by construction; use model.mask=causal or model.attention=explicit")
+    if cfg.score != "scaled_dot" and not softmax:
+        raise ConfigError(f"model.score={cfg.score} applies to softmax attention only; with "
+                          f"model.attention={cfg.attention} use model.score=scaled_dot, or choose "
+                          f"model.attention among: {', '.join(SOFTMAX_ATTENTIONS)}")
+    if cfg.attention == "fused" and cfg.score not in FUSED_SCORES:
+        raise ConfigError(f"model.score={cfg.score} cannot run through fused SDPA (it scores every "
+                          f"pair with a small network); use model.attention=explicit, or a fused "
+                          f"score: {', '.join(FUSED_SCORES)}")
+    if cfg.qkv != "separate" and cfg.attention not in QKV_ATTENTIONS:
+        raise ConfigError(f"model.qkv={cfg.qkv} needs a mixer with q/k/v projections "
+                          f"({', '.join(QKV_ATTENTIONS)}); model.attention={cfg.attention} has none: "
+                          "use model.qkv=separate")
+    if cfg.pos_embedding in ("rope", "alibi") and not softmax:
+        raise ConfigError(f"model.pos_embedding={cfg.pos_embedding} acts on softmax attention logits; "
+                          f"with model.attention={cfg.attention} choose learned, sinusoidal or none, "
+                          f"or model.attention among: {', '.join(SOFTMAX_ATTENTIONS)}")
+    if cfg.pos_embedding == "rope" and cfg.head_dim % 2:
+        raise ConfigError(f"model.pos_embedding=rope rotates pairs of dims: head_dim "
+                          f"{cfg.head_dim} (n_embd/n_head) must be even")
+    _check_positive("model", attn_rank=cfg.attn_rank, n_latents=cfg.n_latents,
+                    n_features=cfg.n_features)
+    if cfg.attention == "lowrank" and cfg.attn_rank > cfg.block_size:
+        raise ConfigError(f"model.attn_rank={cfg.attn_rank} must be <= model.block_size "
+                          f"{cfg.block_size} (a low-rank projection of the sequence)")
+    if cfg.attention == "perceiver" and cfg.n_latents >= cfg.block_size:
+        raise ConfigError(f"model.n_latents={cfg.n_latents} must be < model.block_size "
+                          f"{cfg.block_size} (a bottleneck is shorter than the sequence)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class GPTConfig:
     """Decoder-only transformer. `vocab_size=0` means "take it from the data's tokenizer"."""
@@ -39,11 +97,19 @@ class GPTConfig:
     n_embd: int = 128
     dropout: float = 0.1
     bias: bool = True
-    attention: str = "fused"      # "explicit": step by step, can return weights; "fused": SDPA
+    attention: str = "fused"      # token mixer; see ATTENTIONS ("fused": SDPA, "explicit": step by step)
     norm_position: str = "pre"    # "pre": GPT-2/minGPT blocks; "post": GPT-1 blocks
     layernorm: str = "torch"      # "manual": hand-written LayerNorm with biased variance
-    pos_embedding: str = "learned"  # or "sinusoidal" (fixed, extrapolates past block_size)
+    pos_embedding: str = "learned"  # see POS_EMBEDDINGS; learned is bounded by block_size
     tie_weights: bool = True
+    # attention variants (gpt/attention/); added after the first runs, so `added` keeps them out
+    # of the config hash while at their default and old run dirs keep their names
+    mask: str = added("causal")        # softmax mixers: "causal" (-inf before) | "naive" (0 after)
+    score: str = added("scaled_dot")   # softmax mixers: how a query and a key make a logit
+    qkv: str = added("separate")       # how q, k, v are projected from x
+    attn_rank: int = added(16)         # lowrank: k projected keys/values (k << block_size)
+    n_latents: int = added(16)         # perceiver: m latents (m < block_size)
+    n_features: int = added(64)        # performer: random features per head
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ("gpt",))
@@ -57,14 +123,21 @@ class GPTConfig:
                 f"pick n_head among {[h for h in range(1, self.n_embd + 1) if self.n_embd % h == 0][:12]}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model.dropout={self.dropout} must be in [0, 1)")
-        _check_choice("model.attention", self.attention, ("explicit", "fused"))
         _check_choice("model.norm_position", self.norm_position, ("pre", "post"))
         _check_choice("model.layernorm", self.layernorm, ("torch", "manual"))
-        _check_choice("model.pos_embedding", self.pos_embedding, ("learned", "sinusoidal"))
+        _check_attention(self)
 
     @property
     def head_dim(self) -> int:
         return self.n_embd // self.n_head
+
+    @property
+    def max_context(self) -> int | None:
+        """Longest sequence the model can run: None = any length, else block_size (learned
+        positions, or a mixer whose parameters have one entry per position)."""
+        if self.pos_embedding == "learned" or self.attention in BOUNDED_ATTENTIONS:
+            return self.block_size
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

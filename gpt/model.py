@@ -3,9 +3,9 @@
     model = GPT(GPTConfig(vocab_size=65, n_layer=3, n_head=3, n_embd=48))
     logits, loss = model(idx, targets)          # idx (B, T) int64 -> logits (B, T, vocab)
 
-Attention has two paths selected by `cfg.attention`: "explicit" spells out every step and can
-return the attention weights (teaching, tests, ablations); "fused" calls
-`scaled_dot_product_attention` (flash/memory-efficient kernels on GPU). A test holds them equal.
+The token mixer of each block comes from `gpt.attention.make_attention(cfg)` (default "fused":
+`scaled_dot_product_attention`; "explicit" spells out every step and returns the weights; the other
+variants in gpt/attention/); positions from gpt/positions.py. This file only assembles them.
 """
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gpt.attention import SoftmaxAttention as CausalSelfAttention  # noqa: F401  (today's name)
+from gpt.attention import make_attention
 from gpt.config import GPTConfig
 from gpt.loss import lm_loss
+from gpt.positions import absolute_positions
 
 
 class LayerNorm(nn.Module):
@@ -41,47 +44,6 @@ def make_norm(cfg: GPTConfig) -> nn.Module:
     return nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
 
 
-class CausalSelfAttention(nn.Module):
-    def __init__(self, cfg: GPTConfig):
-        super().__init__()
-        self.n_head, self.n_embd, self.fused = cfg.n_head, cfg.n_embd, cfg.attention == "fused"
-        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)   # rows: q, k, v
-        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        self.proj.residual_scale = True   # GPT-2 init scales residual projections
-        self.attn_dropout = nn.Dropout(cfg.dropout)
-        self.resid_dropout = nn.Dropout(cfg.dropout)
-        self.dropout_p = cfg.dropout
-
-    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        return x.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)   # (B, h, T, d)
-
-    def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
-        B, h, T, d = x.shape
-        return x.transpose(1, 2).contiguous().view(B, T, h * d)             # (B, T, C)
-
-    def explicit(self, q, k, v) -> tuple[torch.Tensor, torch.Tensor]:
-        """Step-by-step attention. q, k, v (B, h, T, d) -> output (B, h, T, d), weights (B, h, T, T)."""
-        T, d = q.size(-2), q.size(-1)
-        scores = q @ k.transpose(-2, -1)                  # pairwise similarities (B, h, T, T)
-        scores = scores / math.sqrt(d)                    # keep the softmax out of saturation
-        causal = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))
-        scores = scores.masked_fill(~causal, float("-inf"))  # position t sees only <= t
-        weights = torch.softmax(scores, dim=-1)
-        return self.attn_dropout(weights) @ v, weights   # weighted sum of values
-
-    def forward(self, x: torch.Tensor, return_weights: bool = False):
-        """x (B, T, C) -> (y (B, T, C), weights (B, h, T, T) or None)."""
-        q, k, v = (self.split_heads(t) for t in self.qkv(x).split(self.n_embd, dim=2))
-        if self.fused and not return_weights:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                               dropout_p=self.dropout_p if self.training else 0.0)
-            weights = None
-        else:
-            y, weights = self.explicit(q, k, v)
-        return self.resid_dropout(self.proj(self.merge_heads(y))), weights
-
-
 class MLP(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -100,7 +62,7 @@ class Block(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.pre = cfg.norm_position == "pre"
-        self.ln_1, self.attn, self.ln_2, self.mlp = make_norm(cfg), CausalSelfAttention(cfg), make_norm(cfg), MLP(cfg)
+        self.ln_1, self.attn, self.ln_2, self.mlp = make_norm(cfg), make_attention(cfg), make_norm(cfg), MLP(cfg)
 
     def forward(self, x: torch.Tensor, return_weights: bool = False):
         if self.pre:
@@ -110,17 +72,6 @@ class Block(nn.Module):
         a, w = self.attn(x, return_weights)
         x = self.ln_1(x + a)
         return self.ln_2(x + self.mlp(x)), w
-
-
-def sinusoidal_positions(T: int, n_embd: int, device=None) -> torch.Tensor:
-    """Fixed (T, C) table of Vaswani et al.: sin on even, cos on odd dims; any T works."""
-    pos = torch.arange(T, device=device, dtype=torch.float32).unsqueeze(1)        # (T, 1)
-    freq = torch.exp(torch.arange(0, n_embd, 2, device=device, dtype=torch.float32)
-                     * (-math.log(10000.0) / n_embd))                             # (C/2,)
-    table = torch.zeros(T, n_embd, device=device)
-    table[:, 0::2] = torch.sin(pos * freq)
-    table[:, 1::2] = torch.cos(pos * freq[: n_embd // 2])
-    return table
 
 
 class GPT(nn.Module):
@@ -156,14 +107,16 @@ class GPT(nn.Module):
 
     def _embed(self, idx: torch.Tensor) -> torch.Tensor:
         B, T = idx.shape
-        if self.wpe is not None and T > self.cfg.block_size:
-            raise ValueError(f"sequence of {T} tokens exceeds block_size {self.cfg.block_size} "
-                             "(learned positions); crop the context or use pos_embedding=sinusoidal")
-        if self.wpe is not None:
-            pos = self.wpe(torch.arange(T, device=idx.device))                     # (T, C)
-        else:
-            pos = sinusoidal_positions(T, self.cfg.n_embd, idx.device)
-        return self.drop(self.wte(idx) + pos)                                      # (B, T, C)
+        limit = self.cfg.max_context
+        if limit is not None and T > limit:
+            why = ("learned positions" if self.cfg.pos_embedding == "learned" else
+                   f"model.attention={self.cfg.attention} has one parameter per position")
+            raise ValueError(f"sequence of {T} tokens exceeds block_size {limit} ({why}); crop the "
+                             "context, or train with pos_embedding=sinusoidal|rope|alibi|none and an "
+                             "unbounded mixer")
+        x = self.wte(idx)                                                          # (B, T, C)
+        pos = absolute_positions(self.cfg.pos_embedding, self.wpe, T, self.cfg.n_embd, idx.device)
+        return self.drop(x if pos is None else x + pos)                            # (B, T, C)
 
     def forward(self, idx, targets=None, mask=None):
         """idx (B, T) -> (logits (B, T, V), loss or None)."""

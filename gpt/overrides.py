@@ -130,7 +130,21 @@ def from_dict(data: dict) -> RunConfig:
     return _build(RunConfig, data, "")
 
 
+def _hashed(obj) -> Any:
+    """The dict the hash is taken of: fields marked `added(...)` in gpt/config.py drop out while
+    at their default, so a config that predates them hashes as it always did."""
+    if not dataclasses.is_dataclass(obj):
+        return obj
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.metadata.get("hash_default", True) is False and value == f.default:
+            continue
+        out[f.name] = _hashed(value)
+    return out
+
+
 def config_hash(cfg: RunConfig) -> str:
     """8 hex digits identifying the config: same config -> same run dir -> resume."""
-    blob = json.dumps(to_dict(cfg), sort_keys=True).encode()
+    blob = json.dumps(json.loads(json.dumps(_hashed(cfg))), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:8]
