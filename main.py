@@ -28,6 +28,7 @@ TOOLS = {
     "status": ("jobs.status", "one row per run: Slurm state, step, val loss, attempts"),
     "report": ("reports.cli", "figures and tables from run dirs (no torch needed)"),
     "bench": ("jobs.bench", "speed and memory benchmarks that print figures"),
+    "attention_rank": ("jobs.attention_rank", "val loss with rank-k SVD attention maps; effective ranks"),
 }
 
 

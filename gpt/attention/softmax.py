@@ -36,6 +36,7 @@ class SoftmaxAttention(Mixer):
         self.alibi = ALiBi(cfg.n_head) if cfg.pos_embedding == "alibi" else None
         self.attn_dropout = nn.Dropout(cfg.dropout)
         self.dropout_p = cfg.dropout
+        self.map_transform = None   # analysis hook (gpt/attention/rank.py): weights -> replacement
 
     def explicit(self, q, k, v) -> tuple[torch.Tensor, torch.Tensor]:
         """Step-by-step attention. q, k, v (B, h, T, d) -> output (B, h, T, d), weights (B, h, T, T)."""
@@ -49,6 +50,8 @@ class SoftmaxAttention(Mixer):
         else:
             scores = scores.masked_fill(~causal, float("-inf"))  # position t sees only <= t
             weights = torch.softmax(scores, dim=-1)
+        if self.map_transform is not None:
+            weights = self.map_transform(weights)
         return self.attn_dropout(weights) @ v, weights    # weighted sum of values
 
     def sdpa(self, q, k, v) -> torch.Tensor:
@@ -68,7 +71,7 @@ class SoftmaxAttention(Mixer):
         q, k, v = (self.split_heads(t) for t in self.qkv(x))
         if self.rope is not None:
             q, k = self.rope(q, k)                        # rotate by position before scoring
-        if self.fused and not return_weights:
+        if self.fused and not return_weights and self.map_transform is None:
             y, weights = self.sdpa(q, k, v), None
         else:
             y, weights = self.explicit(q, k, v)
