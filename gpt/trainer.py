@@ -24,7 +24,7 @@ from gpt.batches import Batches
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_model_state, save_checkpoint
 from gpt.config import RunConfig
 from gpt.optim import lr_at, make_optimizer
-from gpt.overrides import to_dict
+from gpt.overrides import from_dict, to_dict
 from gpt.progress import Progress
 from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
@@ -127,7 +127,8 @@ def _check_config(cfg: RunConfig, run_dir: Path) -> None:
     """Write config.json once; a different config in the same dir is refused, not overwritten."""
     path = run_dir / rundir.CONFIG
     if path.exists():
-        if read_json(path) != to_dict(cfg):
+        # through from_dict: a config.json written before a field existed gets its default
+        if to_dict(from_dict(read_json(path))) != to_dict(cfg):
             raise ValueError(f"{path} holds a different config; use a new run dir "
                              "(the toolkit names dirs by config hash, so this means it was edited)")
     else:

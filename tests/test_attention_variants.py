@@ -123,7 +123,7 @@ def test_every_variant_trains_through_the_trainer(name, tmp_path):
     fields = NAIVE if name == "naive" else VARIANTS[name]
     cfg = RunConfig(name="v", device="cpu", model=GPTConfig(**{**SMALL, **fields}),
                     optim=OptimConfig(lr=3e-3),
-                    train=TrainConfig(max_iters=3, batch_size=4, eval_interval=3, eval_iters=1,
+                    train=TrainConfig(max_iters=2, batch_size=4, eval_interval=2, eval_iters=1,
                                       log_interval=1, progress="off"))
     summary = train(cfg, tmp_path / "run", _stream())
     assert summary["status"] == "completed" and math.isfinite(summary["final_val_loss"])
