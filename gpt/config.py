@@ -160,6 +160,11 @@ class LSTMConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model.dropout={self.dropout} must be in [0, 1)")
 
+    @property
+    def max_context(self) -> int | None:
+        """None: a recurrent model runs at any length (same property as GPTConfig's)."""
+        return None
+
 
 ModelConfig = GPTConfig | LSTMConfig
 

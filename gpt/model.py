@@ -128,7 +128,8 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """Attention weights of every layer through the explicit path: list of (B, h, T, T)."""
+        """Attention weights of every layer (softmax mixers through the explicit path): list of
+        (B, h, T, T), or None for a mixer without a token-to-token map (aft, perceiver)."""
         x, maps = self._embed(idx), []
         for block in self.blocks:
             x, w = block(x, return_weights=True)

@@ -1,7 +1,6 @@
 """Rank-k SVD attention maps (seed 000 §4.3): k = T is the full model, effective ranks of known
 maps, and the attention_rank tool end to end plus its one-line errors."""
 import argparse
-import dataclasses
 import math
 
 import numpy as np

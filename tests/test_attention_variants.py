@@ -1,6 +1,5 @@
 """Every attention variant: causal (naive masking documented as the leak it is), different from
 the default, initial loss ~ ln(vocab), fused = explicit, trains through the real trainer."""
-import dataclasses
 import math
 
 import numpy as np

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn as nn
 
 from gpt.attention.base import Mixer, causal_mask, elu_feature, make_qkv
 from gpt.config import GPTConfig

@@ -38,16 +38,18 @@ class LowRankAttention(Mixer):
     def forward(self, x: torch.Tensor, return_weights: bool = False):
         """x (B, T, C) -> (y (B, T, C), weights (B, h, T, T) or None)."""
         q, k, v = (self.split_heads(t) for t in self.qkv(x))           # (B, h, T, d)
-        T, d = q.size(-2), q.size(-1)
-        norm = torch.arange(1, T + 1, device=x.device, dtype=q.dtype).rsqrt()[:, None, None]  # (T, 1, 1)
-        C, D = self.C[:, :T].to(q.dtype), self.D[:, :T].to(q.dtype)    # (k, T)
-        k_slots = torch.einsum("rt,bhtd->bhtrd", C, k).cumsum(dim=2) * norm   # K~_t (B, h, T, k, d)
-        v_slots = torch.einsum("rt,bhtd->bhtrd", D, v).cumsum(dim=2) * norm   # V~_t (B, h, T, k, d)
-        logits = torch.einsum("bhtd,bhtrd->bhtr", q, k_slots) / math.sqrt(d)  # (B, h, T, k)
-        slot_weights = torch.softmax(logits, dim=-1)
-        y = torch.einsum("bhtr,bhtrd->bhtd", slot_weights, v_slots)       # (B, h, T, d)
-        weights = None
-        if return_weights:   # token map: A[t, j] = sum_r w_tr D[r, j] / sqrt(t+1) for j <= t
-            a = torch.einsum("bhtr,rj->bhtj", slot_weights, D) * norm[:, :, 0]
-            weights = a.masked_fill(~causal_mask(T, T, x.device), 0.0)
+        T, d, dtype = q.size(-2), q.size(-1), v.dtype
+        with torch.autocast(device_type=x.device.type, enabled=False):   # long sums: float32
+            q, k, v = q.float(), k.float(), v.float()
+            norm = torch.arange(1, T + 1, device=x.device, dtype=q.dtype).rsqrt()[:, None, None]  # (T, 1, 1)
+            C, D = self.C[:, :T].float(), self.D[:, :T].float()        # (k, T)
+            k_slots = torch.einsum("rt,bhtd->bhtrd", C, k).cumsum(dim=2) * norm   # K~_t (B, h, T, k, d)
+            v_slots = torch.einsum("rt,bhtd->bhtrd", D, v).cumsum(dim=2) * norm   # V~_t (B, h, T, k, d)
+            logits = torch.einsum("bhtd,bhtrd->bhtr", q, k_slots) / math.sqrt(d)  # (B, h, T, k)
+            slot_weights = torch.softmax(logits, dim=-1)
+            y = torch.einsum("bhtr,bhtrd->bhtd", slot_weights, v_slots).to(dtype)  # (B, h, T, d)
+            weights = None
+            if return_weights:   # token map: A[t, j] = sum_r w_tr D[r, j] / sqrt(t+1) for j <= t
+                a = torch.einsum("bhtr,rj->bhtj", slot_weights, D) * norm[:, :, 0]
+                weights = a.masked_fill(~causal_mask(T, T, x.device), 0.0)
         return self.output(y), weights
