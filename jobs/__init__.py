@@ -11,4 +11,5 @@ JOBS = {
     "evaluate": "jobs.evaluate",
     "london_baseline": "jobs.london_baseline",
     "pretrain_finetune": "jobs.pretrain_finetune",
+    "attention_ablation": "jobs.attention_ablation",
 }

@@ -3,6 +3,7 @@
     python main.py bench train --model gpt-nano --block-size 32 --batch-size 256 --steps 30
     python main.py bench train --model shakespeare-char --device cuda --compile
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
+    python main.py bench train --attention all      # every attention variant, ratio to fused
 
 `bench train` times forward+backward+AdamW on random tokens (no data loading), synchronising
 the device before each clock read and skipping warm-up steps. It prints ms/step, tokens/s,
@@ -18,7 +19,8 @@ import time
 import torch
 
 from gpt import build_model
-from gpt.config import MODEL_PRESETS, OptimConfig, model_preset
+from gpt.config import MODEL_PRESETS, ConfigError, OptimConfig, RunConfig, model_preset
+from gpt.overrides import apply_overrides
 from gpt.optim import make_optimizer
 from gpt.trainer import resolve_device
 
@@ -48,6 +50,8 @@ def bench_train(args: argparse.Namespace) -> dict:
     if args.block_size:
         changes["block_size"] = args.block_size
     cfg = model_preset(args.model, **changes)
+    if getattr(args, "model_overrides", ()):   # an attention variant (jobs/ablations.py)
+        cfg = apply_overrides(RunConfig(model=cfg), list(args.model_overrides)).model
     torch.manual_seed(0)
     model = build_model(cfg).to(device)
     opt = make_optimizer(model, OptimConfig(), device.type)
@@ -94,10 +98,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--warmup", type=int, default=3)
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     t.add_argument("--compile", action="store_true", help="torch.compile the model first")
-    t.set_defaults(bench=lambda a: print(json.dumps(bench_train(a), indent=2)))
+    t.add_argument("--attention", default=None, metavar="VARIANTS",
+                   help="'all' or a comma list of attention variants (jobs/ablations.py keys): "
+                        "time each in this one process, print tokens/s and the ratio to fused")
+    t.set_defaults(bench=_bench_train)
     r = sub.add_parser("report", help="build a report of N synthetic run dirs, twice, and time it")
     r.add_argument("--runs", type=int, default=200)
     r.set_defaults(bench=_bench_report)
+
+
+def _bench_train(args: argparse.Namespace) -> None:
+    if args.attention is None:
+        print(json.dumps(bench_train(args), indent=2))
+        return
+    from jobs import ablations
+    try:
+        variants = ablations.select(args.attention)
+    except ValueError as exc:
+        raise ConfigError(f"--attention: {exc}") from None
+    if ablations.DEFAULT_KEY not in [key for key, _, _ in variants]:  # the ratios' reference
+        variants.insert(0, ablations.VARIANTS[0])
+    rows = []
+    for key, _, overrides in variants:
+        args.model_overrides = overrides
+        rows.append((key, bench_train(args)))
+    reference = dict(rows)[ablations.DEFAULT_KEY]["tokens_per_s"]
+    first = rows[0][1]
+    print(f"{first['device']}, {args.model} block {first['block_size']} batch {args.batch_size}, "
+          f"{args.steps} timed steps, {first['torch_threads']} threads")
+    print(f"{'variant':<20} {'params':>9} {'ms/step':>9} {'tokens/s':>11} {'vs fused':>9}")
+    for key, r in rows:
+        print(f"{key:<20} {r['params']:>9,} {r['ms_per_step']:>9.1f} {r['tokens_per_s']:>11,.0f} "
+              f"{r['tokens_per_s'] / reference:>8.2f}x")
 
 
 def _bench_report(args: argparse.Namespace) -> None:

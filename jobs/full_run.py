@@ -81,9 +81,11 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
 }
 
 
-def run(cfg: RunConfig, ctx: JobContext) -> dict:
-    """Train (or resume), then write loss.png, ppl.png and samples; returns the summary."""
-    cfg, corpus, run_dir = prepare(JOB, cfg, ctx)
+def run(cfg: RunConfig, ctx: JobContext, job: str = JOB) -> dict:
+    """Train (or resume), then write loss.png, ppl.png and samples; returns the summary.
+
+    `job` names the run dir's folder (runs/<job>/): jobs that extend full_run pass their own."""
+    cfg, corpus, run_dir = prepare(job, cfg, ctx)
     attempt = attempt_number()
     write_env(run_dir, cfg.device, attempt)
     summary = train(cfg, run_dir, corpus.batches, stop=ctx.stop, attempt=attempt)

@@ -5,12 +5,20 @@
     python main.py sweep smoke --executor slurm --parallel 2 --cpus 1 --mem-gb 2
     python main.py sweep ift6135_12 --executor slurm --parallel 4 --gpus 1 --time-min 720
     sbatch --array=0-11%4 sbatch_templates/sweep_array.sh ift6135_12   # the same, from a template
+    python main.py sweep attention_ablations train.max_iters=30   # every attention variant (CPU, minutes)
+    python main.py sweep grid --job full_run --preset smoke optim.lr=1e-3,3e-4 model.attention=fused,explicit
 
 Every config is built and validated before anything runs or is submitted; `key=value` overrides
 apply to every run. Submitting again skips runs that completed or are still queued and resumes
 the others. The index, `<runs_root>/sweeps/<name>/index.json`, is
 `{"sweep", "runs": [{"exp", "name", "job", "run_dir", "label"}], "submissions": [{"array_job_id",
 "time", "n_tasks"}]}`; submitit's logs of the array go to `<runs_root>/sweeps/<name>/slurm/`.
+
+`grid` takes `key=v1,v2` axes instead of overrides and runs their cartesian product of any job's
+preset (`--job`, `--preset`); its index is named by `--sweep-name` (default: grid-<job>-<preset>-
+<hash of the axes>). Commas split scalar fields; tuple fields (optim.betas, sample.*) keep commas
+inside one value and separate values by ';' ("optim.betas=0.9,0.99;0.9,0.95", quoted).
+Grids over --max-points (default 256) are refused.
 """
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ from gpt import rundir
 from gpt.config import (ConfigError, DataConfig, OptimConfig, RunConfig, SampleConfig,
                         TrainConfig, model_preset)
 from gpt.overrides import apply_overrides
-from jobs import launch
+from jobs import JOBS, ablations, grid, launch
 from jobs.cluster import LaunchError, pending_runs
 from jobs.context import JobContext
 
@@ -74,13 +82,31 @@ def smoke() -> list[SweepRun]:
             for key, label, changes in variants]
 
 
-SWEEPS = {"ift6135_12": ift6135_12, "smoke": smoke}
+def attention_ablations(overrides: list[str]) -> list[SweepRun]:
+    """Every attention variant of jobs/ablations.py on one base (smoke-sized char GPT by default).
+
+    The overrides change the base; each variant's own keys are applied after them."""
+    from jobs.attention_ablation import smoke as base_cfg
+    base = apply_overrides(base_cfg(), overrides)
+    runs = []
+    for key, label, changes in ablations.VARIANTS:
+        try:
+            cfg = apply_overrides(base, [f"name={base.name}-{key}", *changes])
+        except ConfigError as exc:
+            raise ConfigError(f"sweep attention_ablations, variant {key}: {exc}; nothing was run") from None
+        runs.append(SweepRun(None, "attention_ablation", cfg, label))
+    return runs
+
+
+SWEEPS = {"ift6135_12": ift6135_12, "smoke": smoke, "attention_ablations": None, "grid": None}
 
 
 def build(name: str, overrides: list[str]) -> list[SweepRun]:
-    """All runs of a sweep with the overrides applied; ConfigError names the run that is invalid."""
-    if name not in SWEEPS:
+    """All runs of a named sweep with the overrides applied; ConfigError names the invalid run."""
+    if name not in SWEEPS or name == "grid":
         raise ConfigError(f"unknown sweep {name!r}; choose one of: {', '.join(SWEEPS)}")
+    if name == "attention_ablations":
+        return attention_ablations(overrides)
     runs = []
     for run in SWEEPS[name]():
         try:
@@ -88,6 +114,20 @@ def build(name: str, overrides: list[str]) -> list[SweepRun]:
         except ConfigError as exc:
             raise ConfigError(f"sweep {name}, run {run.cfg.name}: {exc}; nothing was run") from None
     return runs
+
+
+def build_grid(job: str, preset: str, items: list[str], max_points: int) -> list[SweepRun]:
+    """The grid points of `items` over `job`'s `preset`, one run each (see jobs/grid.py)."""
+    import importlib
+    if job not in JOBS:
+        raise ConfigError(f"--job {job!r} is not a job; choose one of: {', '.join(JOBS)}")
+    presets = importlib.import_module(JOBS[job]).PRESETS
+    if preset not in presets:
+        raise ConfigError(f"--preset {preset!r} is not a preset of {job}; choose one of: {', '.join(presets)}")
+    if max_points < 1:  # --max-points 0 or negative
+        raise ConfigError(f"--max-points {max_points} must be at least 1")
+    _, points = grid.expand(presets[preset](), items, max_points)
+    return [SweepRun(None, job, p.cfg, p.label) for p in points]
 
 
 def index_path(runs_root: Path, name: str) -> Path:
@@ -111,7 +151,16 @@ def write_index(runs_root: Path, name: str, tasks: list[launch.Task], runs: list
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", choices=sorted(SWEEPS), help="which sweep")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="applied to every run; for grid: key=v1,v2 axes (scalars split on ',', "
+                        "tuple fields on ';') and key=value fixed overrides")
+    g = p.add_argument_group("grid (sweep grid only)")
+    g.add_argument("--job", default=None, help="the job to sweep (default: full_run): any of " + ", ".join(JOBS))
+    g.add_argument("--preset", default=None, help="that job's starting config (default: default)")
+    g.add_argument("--max-points", type=int, default=None,
+                   help=f"refuse grids with more points (default: {grid.DEFAULT_MAX_POINTS})")
+    g.add_argument("--sweep-name", default=None,
+                   help="index name under <runs_root>/sweeps/ (default: grid-<job>-<preset>-<hash>)")
     p.add_argument("--list", action="store_true", help="show the runs and their run dirs; run nothing")
     p.add_argument("--parallel", type=int, default=None,
                    help="most runs at once (slurm: the array's %%N throttle; local: default 1)")
@@ -164,7 +213,20 @@ def _run(name: str, runs: list[SweepRun], tasks: list[launch.Task], ctx: JobCont
 def main(args) -> int:
     """`python main.py sweep NAME ...`; exit code 2 on a refused sweep."""
     ctx = _context(args)
-    runs = build(args.name, args.overrides)
+    name = args.name
+    grid_flags = {"--job": args.job, "--preset": args.preset, "--max-points": args.max_points,
+                  "--sweep-name": args.sweep_name}
+    if name == "grid":
+        job, preset = args.job or "full_run", args.preset or "default"
+        runs = build_grid(job, preset, args.overrides, args.max_points or grid.DEFAULT_MAX_POINTS)
+        name = args.sweep_name or grid.default_sweep_name(job, preset, args.overrides)
+        if not name or any(c in name for c in "/\\ \t"):
+            raise ConfigError(f"--sweep-name {name!r} must be non-empty, without slashes or spaces")
+    else:
+        given = [flag for flag, value in grid_flags.items() if value is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} go with `sweep grid`; sweep {name} has its own runs")
+        runs = build(name, args.overrides)
     try:
         tasks = [launch.make_tasks(r.job, [r.cfg], ctx.runs_root)[0] for r in runs]
         if args.list or args.print_run_dir:
@@ -173,11 +235,11 @@ def main(args) -> int:
         if args.parallel is not None and args.parallel < 1:
             raise LaunchError(f"--parallel {args.parallel} must be at least 1")
         if args.task_index is not None and not 0 <= args.task_index < len(tasks):
-            raise LaunchError(f"--task-index {args.task_index} out of range: sweep {args.name} has "
+            raise LaunchError(f"--task-index {args.task_index} out of range: sweep {name} has "
                               f"runs 0..{len(tasks) - 1} (use --array=0-{len(tasks) - 1})")
         if args.executor != "slurm" or args.task_index is not None:  # slurm: once submitted
-            write_index(ctx.runs_root, args.name, tasks, runs)
-        return _run(args.name, runs, tasks, ctx, args)
+            write_index(ctx.runs_root, name, tasks, runs)
+        return _run(name, runs, tasks, ctx, args)
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
