@@ -29,6 +29,8 @@ TOOLS = {
     "report": ("reports.cli", "figures and tables from run dirs (no torch needed)"),
     "bench": ("jobs.bench", "speed and memory benchmarks that print figures"),
     "attention_rank": ("jobs.attention_rank", "val loss with rank-k SVD attention maps; effective ranks"),
+    "eval_lengths": ("jobs.eval_lengths", "val loss of a finished run at shorter and longer contexts"),
+    "logit_bias": ("jobs.logit_bias", "recover a run's next-token distribution from a top-2 logit-bias API"),
 }
 
 

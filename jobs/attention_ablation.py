@@ -20,6 +20,7 @@ from jobs.context import JobContext
 from jobs.eval_lengths import FILE, evaluate_lengths
 
 JOB = "attention_ablation"
+LENGTH_TOKENS = 8192   # val tokens per length: enough for a smooth curve, seconds on a CPU
 
 
 def smoke() -> RunConfig:
@@ -41,5 +42,5 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
         return summary
     run_dir = run_dir_of(JOB, cfg, ctx)
     if not (run_dir / rundir.EVAL / FILE).exists():
-        evaluate_lengths(run_dir, data_root=ctx.data_root, cache_dir=ctx.cache_dir, device=cfg.device)
+        evaluate_lengths(run_dir, max_tokens=LENGTH_TOKENS, data_root=ctx.data_root, cache_dir=ctx.cache_dir, device=cfg.device)
     return summary

@@ -98,7 +98,7 @@ def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens
     if limit is not None and len(kept) < len(lengths):
         kept = sorted(set(kept) | {limit})
         why = ("learned position embeddings" if getattr(cfg.model, "pos_embedding", "") == "learned"
-               else "its attention/positions")
+               else f"model.attention={cfg.model.attention} has parameters per position")
         note = (f"cannot extrapolate ({why}): evaluated up to block_size {limit}; "
                 f"{', '.join(str(n) for n in lengths if n > limit)} skipped")
     for n in sorted(set(lengths) | set(kept)):

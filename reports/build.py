@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from reports import comparison, evals, memory, samples, summary
+from reports import ablation, comparison, evals, memory, samples, summary
 from reports.curves import read_curves
 from reports.discover import discover, safe_name
 from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
@@ -160,6 +160,34 @@ def _evals_section(b: Builder, runs: list[Run]) -> Section | None:
                          "baseline dashed.")
 
 
+def _ablation_section(b: Builder, runs: list[Run]) -> Section | None:
+    """Table, val curves, length generalisation and samples of the attention ablation runs."""
+    rows = ablation.ablation_rows(runs)
+    if not rows:
+        return None
+    table = ablation.ablation_table(rows)
+    b.tables("ablation", table, latex=True)
+    items = [TableItem(table)]
+    curves = [[r["variant"], r["run"].val.get("step", []).tolist(), r["run"].val.get("ppl", []).tolist()]
+              for r in rows]
+    if b.figure("ablation_curves.png", curves, lambda: ablation.curves_figure(rows)):
+        items.append(FigureItem("ablation_curves.png", "Validation perplexity against training step "
+                                "for every attention variant (same base, same data order)."))
+    lengths = [[r["variant"], r["lengths"]] for r in rows]
+    if b.figure("ablation_lengths.png", lengths, lambda: ablation.lengths_figure(rows)):
+        items.append(FigureItem("ablation_lengths.png", "Validation loss against context length, "
+                                "per variant; the dotted line is the training length. Variants "
+                                "that cannot run past block_size stop there."))
+    notes = sorted({f"{r['variant']}: {r['lengths']['note']}" for r in rows
+                    if r["lengths"] and r["lengths"].get("note")})
+    if notes:
+        items.append(TextItem("Length evaluation notes:", notes))
+    sample_table = ablation.samples_table(rows)
+    if sample_table:
+        items.append(TableItem(sample_table))
+    return Section("Attention ablation", items)
+
+
 def _temperature_section(runs: list[Run]) -> Section | None:
     tables = samples.temperature_tables(runs)
     if not tables:
@@ -202,7 +230,8 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
         groups.setdefault(run.ref.group, []).append(run)
     group_sections = [_group_section(b, name, members) for name, members in groups.items()]
     summary_section = _summary_section(b, trained, len(runs) - len(trained))
-    others = [_memory_section(b, trained), _comparison_section(b, runs), _evals_section(b, runs),
+    others = [_ablation_section(b, trained), _memory_section(b, trained), _comparison_section(b, runs),
+              _evals_section(b, runs),
               _temperature_section(runs)]
     b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first
     written, failures = draw_all(b.pending)
