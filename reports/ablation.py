@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from matplotlib import colormaps
+from matplotlib.ticker import NullLocator
 
 from reports.figures import Figure, log_y, new_figure, set_title
 from reports.load import Run
@@ -22,6 +23,7 @@ SETTINGS = {"attention": "fused", "mask": "causal", "score": "scaled_dot", "qkv"
             "pos_embedding": "learned"}
 SHORT = {"pos_embedding": "pos"}
 MAX_SAMPLE_CHARS = 100
+LEGEND_IN_PER_CHAR = 0.055   # width of one x-small legend character (inches)
 
 
 def variant_label(run: Run) -> str:
@@ -103,9 +105,15 @@ def _styles(n: int) -> list[tuple[tuple, str]]:
     return [(colours[i % 10], dashes[(i // 10) % 4]) for i in range(n)]
 
 
-def _legend(fig: Figure, ax, n: int) -> None:
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=1 if n <= 16 else 2,
-              frameon=False)
+def _figure(rows: list[dict]) -> tuple[Figure, object]:
+    """A 6 x 4.5 in plot plus a right margin wide enough for the longest legend label."""
+    legend_in = 0.6 + LEGEND_IN_PER_CHAR * max(len(r["variant"]) for r in rows)
+    fig, (ax,) = new_figure(figsize_in=(6.0 + legend_in, 4.5), right_in=legend_in)
+    return fig, ax
+
+
+def _legend(ax) -> None:
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
 
 
 def curves_figure(rows: list[dict]) -> Figure | None:
@@ -113,8 +121,7 @@ def curves_figure(rows: list[dict]) -> Figure | None:
     rows = [r for r in rows if not r["run"].val.empty and "ppl" in r["run"].val]
     if not rows:
         return None
-    legend_in = 2.0 if len(rows) <= 16 else 3.8
-    fig, (ax,) = new_figure(figsize_in=(6.0 + legend_in, 4.5), right_in=legend_in + 0.1)
+    fig, ax = _figure(rows)
     for row, (colour, dash) in zip(rows, _styles(len(rows))):
         val = row["run"].val
         ax.plot(val["step"], val["ppl"], color=colour, linestyle=dash, linewidth=1.2, label=row["variant"])
@@ -122,7 +129,7 @@ def curves_figure(rows: list[dict]) -> Figure | None:
     ax.set_xlabel("training step")
     ax.set_ylabel("validation perplexity (log scale)")
     set_title(ax, f"Validation perplexity of {len(rows)} attention variants")
-    _legend(fig, ax, len(rows))
+    _legend(ax)
     return fig
 
 
@@ -131,8 +138,7 @@ def lengths_figure(rows: list[dict]) -> Figure | None:
     rows = [r for r in rows if r["lengths"]]
     if not rows:
         return None
-    legend_in = 2.0 if len(rows) <= 16 else 3.8
-    fig, (ax,) = new_figure(figsize_in=(6.0 + legend_in, 4.5), right_in=legend_in + 0.1)
+    fig, ax = _figure(rows)
     for row, (colour, dash) in zip(rows, _styles(len(rows))):
         points = [(p["length"], p["loss"]) for p in row["lengths"].get("rows") or []
                   if isinstance(p, dict) and isinstance(p.get("loss"), (int, float))]
@@ -143,13 +149,16 @@ def lengths_figure(rows: list[dict]) -> Figure | None:
     blocks = sorted({r["block_size"] for r in rows if isinstance(r["block_size"], int)})
     for block in blocks:
         ax.axvline(block, color="0.4", linewidth=0.8, linestyle=":")
-        ax.annotate(f"training length {block}", (block, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize="x-small", color="0.3")
+        ax.annotate(f"training length {block}", (block, 0.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, 4), textcoords="offset points", fontsize="x-small", color="0.3")
     ax.set_xscale("log", base=2)
+    lengths = sorted({p["length"] for r in rows for p in r["lengths"].get("rows") or [] if isinstance(p, dict)})
+    ax.set_xticks(lengths, [str(n) for n in lengths])
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("context length (tokens, log scale)")
     ax.set_ylabel("validation loss (nats/token)")
     set_title(ax, "Length generalisation: val loss against context length")
-    _legend(fig, ax, len(rows))
+    _legend(ax)
     return fig
 
 
