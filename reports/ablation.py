@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from matplotlib import colormaps
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import LogLocator, NullLocator
 
 from reports.figures import Figure, log_y, new_figure, set_title
 from reports.load import Run
@@ -126,6 +126,7 @@ def curves_figure(rows: list[dict]) -> Figure | None:
         val = row["run"].val
         ax.plot(val["step"], val["ppl"], color=colour, linestyle=dash, linewidth=1.2, label=row["variant"])
     log_y(ax)
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)))  # a short range
     ax.set_xlabel("training step")
     ax.set_ylabel("validation perplexity (log scale)")
     set_title(ax, f"Validation perplexity of {len(rows)} attention variants")

@@ -178,10 +178,13 @@ def _ablation_section(b: Builder, runs: list[Run]) -> Section | None:
         items.append(FigureItem("ablation_lengths.png", "Validation loss against context length, "
                                 "per variant; the dotted line is the training length. Variants "
                                 "that cannot run past block_size stop there."))
-    notes = sorted({f"{r['variant']}: {r['lengths']['note']}" for r in rows
-                    if r["lengths"] and r["lengths"].get("note")})
-    if notes:
-        items.append(TextItem("Length evaluation notes:", notes))
+    by_note: dict[str, list[str]] = {}
+    for r in rows:
+        if r["lengths"] and r["lengths"].get("note"):
+            by_note.setdefault(r["lengths"]["note"], []).append(r["variant"])
+    if by_note:
+        items.append(TextItem("Length evaluation notes:", [f"{note} — {len(variants)} variant(s): "
+                                                          f"{', '.join(variants)}" for note, variants in by_note.items()]))
     sample_table = ablation.samples_table(rows)
     if sample_table:
         items.append(TableItem(sample_table))
