@@ -89,10 +89,6 @@ def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens
     model, _, cfg = load_run_model(run_dir, "best", device)
     lengths = lengths or default_lengths(cfg.model.block_size)
     limit = max_context(cfg.model)
-    val = _val_tokens(cfg, data_root, cache_dir)
-    if max(lengths) + 2 > len(val):
-        raise UserError(f"length {max(lengths)} needs more than the {len(val)} val tokens; pick shorter --lengths")
-    max_tokens = max(max_tokens, max(lengths) + 1)   # at least one window at every length
     rows, note = [], ""
     kept = [n for n in lengths if limit is None or n <= limit]
     if limit is not None and len(kept) < len(lengths):
@@ -101,6 +97,10 @@ def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens
                else f"model.attention={cfg.model.attention} has parameters per position")
         note = (f"cannot extrapolate ({why}): evaluated up to block_size {limit}; "
                 f"{', '.join(str(n) for n in lengths if n > limit)} skipped")
+    val = _val_tokens(cfg, data_root, cache_dir)
+    if max(kept) + 2 > len(val):
+        raise UserError(f"length {max(kept)} needs more than the {len(val)} val tokens; pick shorter --lengths")
+    max_tokens = max(max_tokens, max(kept) + 1)   # at least one window at every length
     for n in sorted(set(lengths) | set(kept)):
         rows.append(_score(model, val, n, max_tokens, batch_size) if n in kept else
                     {"length": n, "skipped": f"longer than max_context {limit}"})

@@ -1,7 +1,7 @@
 """Grid sweeps from the command line: `key=v1,v2` axes -> the cartesian product of configs.
 
-    python main.py sweep grid --job full_run --preset smoke optim.lr=1e-3,3e-4 model.attention=fused,explicit
-    python main.py sweep grid --job full_run --preset smoke "optim.betas=0.9,0.99;0.9,0.95"
+    python main.py sweep grid optim.lr=1e-3,3e-4 model.attention=fused,explicit --job full_run --preset smoke
+    python main.py sweep grid "optim.betas=0.9,0.99;0.9,0.95" --job full_run --preset smoke
 
 Syntax (one rule per field kind, so a value is never split two ways):
 - scalar fields (numbers, bools, strings): values separated by commas, `optim.lr=1e-3,3e-4`;

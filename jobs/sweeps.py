@@ -6,7 +6,7 @@
     python main.py sweep ift6135_12 --executor slurm --parallel 4 --gpus 1 --time-min 720
     sbatch --array=0-11%4 sbatch_templates/sweep_array.sh ift6135_12   # the same, from a template
     python main.py sweep attention_ablations train.max_iters=30   # every attention variant (CPU, minutes)
-    python main.py sweep grid --job full_run --preset smoke optim.lr=1e-3,3e-4 model.attention=fused,explicit
+    python main.py sweep grid optim.lr=1e-3,3e-4 model.attention=fused,explicit --job full_run --preset smoke
 
 Every config is built and validated before anything runs or is submitted; `key=value` overrides
 apply to every run. Submitting again skips runs that completed or are still queued and resumes
