@@ -5,8 +5,9 @@
     python main.py bench train --attention all                          # tokens/s of each variant
 
 Each variant changes ONE thing against the default (fused SDPA, causal mask, scaled dot product,
-separate Q/K/V, learned positions); variants that need the step-by-step path (naive mask, other
-score functions) also set model.attention=explicit, whose own row is their reference.
+separate Q/K/V, learned positions). The naive mask and the additive score need the step-by-step
+path, so the mask and score variants all set model.attention=explicit: the explicit row is
+their reference.
 """
 from __future__ import annotations
 

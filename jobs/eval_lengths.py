@@ -29,15 +29,6 @@ FILE = "lengths.json"
 DEFAULT_MAX_TOKENS = 32768
 
 
-def max_context(model_cfg) -> int | None:
-    """Longest context the model can run (None: any); attn-lib's GPTConfig.max_context if present."""
-    if hasattr(model_cfg, "max_context"):
-        return model_cfg.max_context
-    if getattr(model_cfg, "arch", "gpt") == "lstm":
-        return None
-    return model_cfg.block_size if model_cfg.pos_embedding == "learned" else None
-
-
 def default_lengths(block_size: int) -> list[int]:
     """T/2, T, 2T and 4T of a run trained at T (the 2T value feeds the report's column)."""
     return sorted({max(1, block_size // 2), block_size, 2 * block_size, 4 * block_size})
@@ -88,7 +79,7 @@ def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens
         raise UserError(f"{run_dir} is not a finished run (no {rundir.SUMMARY}); wait for it or rerun it")
     model, _, cfg = load_run_model(run_dir, "best", device)
     lengths = lengths or default_lengths(cfg.model.block_size)
-    limit = max_context(cfg.model)
+    limit = cfg.model.max_context   # None: any length (LSTM, positions that extrapolate)
     rows, note = [], ""
     kept = [n for n in lengths if limit is None or n <= limit]
     if limit is not None and len(kept) < len(lengths):
