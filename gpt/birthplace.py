@@ -46,14 +46,18 @@ class CharCorruptionDataset(ExampleSet):
     fixed corruption and measures memorisation.
     """
 
-    def __init__(self, documents: list[str], tokenizer: CharTokenizer, block_size: int):
+    def __init__(self, documents: list[str], tokenizer: CharTokenizer, block_size: int,
+                 keep_empty: bool = False):
+        """keep_empty=True keeps empty documents (CS224n's `text.split("\\n")` keeps the one after
+        wiki.txt's last newline): each gives `⁇⁇□…`, and it counts towards the epoch length."""
         _check_specials(tokenizer)
         self.max_len = int(block_size * 7 / 8)
         if self.max_len + 2 > block_size or self.max_len < 4:
             raise ValueError(f"block_size={block_size} is too small for span corruption "
                              f"(int(7/8·block_size) + 2 symbols must fit); use block_size >= 16")
-        self.docs = [np.array(tokenizer.encode(d), dtype=np.int64) for d in documents if d.strip()]
-        if not self.docs:
+        self.docs = [np.array(tokenizer.encode(d), dtype=np.int64) for d in documents
+                     if keep_empty or d.strip()]
+        if not any(len(d) for d in self.docs):
             raise ValueError("no non-empty document to pretrain on")
         self.block_size, self.pad, self.mask = block_size, tokenizer.pad_id, tokenizer.mask_id
 
@@ -64,7 +68,7 @@ class CharCorruptionDataset(ExampleSet):
         """(kept length n, span start, span length) for document `index`."""
         n = min(len(self.docs[index]), int(rng.integers(4, self.max_len + 1)))
         # uniform in [1, n/2 - 1]: mean n/4, and any length from 1 char up to ~half can occur
-        span = int(rng.integers(1, max(1, (n - 2) // 2) + 1))
+        span = min(n, int(rng.integers(1, max(1, (n - 2) // 2) + 1)))   # 0 for an empty document
         start = int(rng.integers(0, n - span + 1))
         return n, start, span
 
@@ -77,6 +81,12 @@ class CharCorruptionDataset(ExampleSet):
         seq[:len(body)] = body
         y = seq[1:]
         return seq[:-1], y, (y != self.pad).astype(np.float32)
+
+
+def ascii_only(text: str) -> str:
+    """`text` without its non-ASCII characters, as CS224n's NameDataset reads the finetune file
+    (`data.encode('utf-8').decode('ascii', errors='ignore')`): "Gödel" becomes "Gdel"."""
+    return text.encode("utf-8").decode("ascii", errors="ignore")
 
 
 def example_problem(tokenizer: CharTokenizer, block_size: int, question: str, place: str) -> str | None:

@@ -84,6 +84,14 @@ def _check_attention(cfg: "GPTConfig") -> None:
         raise ConfigError(f"model.n_latents={cfg.n_latents} must be < model.block_size "
                           f"{cfg.block_size} (a bottleneck is shorter than the sequence)")
 
+def _check_embeddings(cfg) -> None:
+    if cfg.padding_idx < -1 or (cfg.vocab_size and cfg.padding_idx >= cfg.vocab_size):
+        raise ConfigError(f"model.padding_idx={cfg.padding_idx} must be -1 (none) or a token id "
+                          f"below vocab_size")
+    if cfg.embeddings_file and not cfg.embeddings_file.endswith(".npz"):
+        raise ConfigError(f"model.embeddings_file={cfg.embeddings_file!r} must be an .npz file with "
+                          f"a 'tokens' array of shape (vocab_size, n_embd)")
+
 
 @dataclass(frozen=True, kw_only=True)
 class GPTConfig:
@@ -110,6 +118,11 @@ class GPTConfig:
     attn_rank: int = added(16)         # lowrank: k projected keys/values (k << block_size)
     n_latents: int = added(16)         # perceiver: m latents (m < block_size)
     n_features: int = added(64)        # performer: random features per head
+    pos_init: str = added("normal")      # "zeros": CS224n minGPT starts position embeddings at 0
+    residual_init: str = added("scaled")  # "plain": N(0, 0.02) everywhere (minGPT); "scaled": GPT-2
+    embeddings_file: str = added("")  # npz with "tokens" (V, n_embd) [+ "position"]: IFT6135's GPT-1
+    freeze_embeddings: bool = added(False)  # keep the loaded (or initial) token embeddings fixed
+    padding_idx: int = added(-1)   # token id whose embedding gets no gradient (-1: none; IFT6135: 0)
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ("gpt",))
@@ -126,6 +139,9 @@ class GPTConfig:
         _check_choice("model.norm_position", self.norm_position, ("pre", "post"))
         _check_choice("model.layernorm", self.layernorm, ("torch", "manual"))
         _check_attention(self)
+        _check_choice("model.pos_init", self.pos_init, ("normal", "zeros"))
+        _check_choice("model.residual_init", self.residual_init, ("scaled", "plain"))
+        _check_embeddings(self)
 
     @property
     def head_dim(self) -> int:
@@ -152,6 +168,9 @@ class LSTMConfig:
     n_layer: int = 1
     dropout: float = 0.0
     tie_weights: bool = True
+    embeddings_file: str = added("")  # npz with "tokens" (V, n_embd): IFT6135's GPT-1 embeddings
+    freeze_embeddings: bool = added(False)
+    padding_idx: int = added(-1)  # -1: none; IFT6135: 0
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ("lstm",))
@@ -159,6 +178,7 @@ class LSTMConfig:
                         hidden_size=self.hidden_size, n_layer=self.n_layer)
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model.dropout={self.dropout} must be in [0, 1)")
+        _check_embeddings(self)
 
     @property
     def max_context(self) -> int | None:
@@ -179,9 +199,14 @@ class DataConfig:
     train_split: str = "train"
     val_split: str = "valid"
     val_fraction: float = 0.1     # for single-file corpora (tiny shakespeare, wiki.txt)
+    # birth places: "original" reads the files as CS224n's starter (finetune file stripped to
+    # ASCII, the empty last line of wiki.txt kept as a document, test prompts keep their
+    # newline); "clean" keeps every character and drops empty lines
+    text_fidelity: str = added("original")
 
     def __post_init__(self) -> None:
-        _check_choice("data.tokenizer", self.tokenizer, ("char", "word", "bpe", "gpt1"))
+        _check_choice("data.tokenizer", self.tokenizer, ("char", "word", "bpe", "gpt1", "gpt2"))
+        _check_choice("data.text_fidelity", self.text_fidelity, ("original", "clean"))
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(f"data.val_fraction={self.val_fraction} must be in (0, 0.5)")
         _check_positive("data", bpe_vocab_size=self.bpe_vocab_size)
@@ -192,16 +217,28 @@ class OptimConfig:
     name: str = "adamw"           # adamw | adam | sgd | momentum (sgd with momentum)
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.95)
-    weight_decay: float = 0.1     # applied to >=2-D weights only
+    weight_decay: float = 0.1
+    decay_scope: str = added("matrices")  # matrices: >=2-D weights only; all: every parameter (IFT6135)
     momentum: float = 0.9
     grad_clip: float = 1.0        # 0 disables clipping
-    schedule: str = "constant"    # constant | cosine (linear warmup, then cosine to min_lr)
+    # constant | cosine (linear warmup, then cosine to min_lr) | mingpt (CS224n's minGPT:
+    # warmup and decay counted in tokens, floor at 10 %; needs warmup_tokens and final_tokens)
+    schedule: str = "constant"
     warmup_iters: int = 0
     min_lr: float = 0.0
+    warmup_tokens: int = added(0)  # mingpt only
+    final_tokens: int = added(0)   # mingpt only: tokens at which the cosine reaches its floor
 
     def __post_init__(self) -> None:
         _check_choice("optim.name", self.name, ("adamw", "adam", "sgd", "momentum"))
-        _check_choice("optim.schedule", self.schedule, ("constant", "cosine"))
+        _check_choice("optim.schedule", self.schedule, ("constant", "cosine", "mingpt"))
+        _check_choice("optim.decay_scope", self.decay_scope, ("matrices", "all"))
+        if self.schedule == "mingpt" and not 0 <= self.warmup_tokens < self.final_tokens:
+            raise ConfigError(f"optim.schedule=mingpt needs 0 <= optim.warmup_tokens < "
+                              f"optim.final_tokens (got {self.warmup_tokens} and {self.final_tokens}); "
+                              f"CS224n: warmup_tokens=10240 final_tokens=200*len(dataset)*block_size")
+        if self.schedule != "mingpt" and (self.warmup_tokens or self.final_tokens):
+            raise ConfigError("optim.warmup_tokens and optim.final_tokens go with optim.schedule=mingpt")
         _check_positive("optim", lr=self.lr)
         if self.weight_decay < 0 or self.grad_clip < 0 or self.warmup_iters < 0 or self.min_lr < 0:
             raise ConfigError("optim.weight_decay, grad_clip, warmup_iters and min_lr must be >= 0")
@@ -224,6 +261,9 @@ class TrainConfig:
     compile: bool = False
     amp: bool = True              # bf16 autocast + TF32, on CUDA only
     progress: str = "auto"        # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    # token: mean NLL over all real tokens; sequence: mean over each sequence's real tokens,
+    # then over the batch (IFT6135 A2); perplexity is exp of the same mean
+    loss_reduction: str = added("token")
 
     def __post_init__(self) -> None:
         _check_positive("train", max_iters=self.max_iters, batch_size=self.batch_size,
@@ -232,6 +272,7 @@ class TrainConfig:
         if self.epochs < 0 or self.eval_iters < 0 or self.checkpoint_interval < 0:
             raise ConfigError("train.epochs, eval_iters and checkpoint_interval must be >= 0")
         _check_choice("train.progress", self.progress, ("auto", "bar", "lines", "off"))
+        _check_choice("train.loss_reduction", self.loss_reduction, ("token", "sequence"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,11 +319,15 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
     "shakespeare-char": GPTConfig(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2,
                                   bias=False),
     # CS224n a5 (birth places): 4 layers, 8 heads, 256 dims, block 128
-    "cs224n": GPTConfig(n_layer=4, n_head=8, n_embd=256, block_size=128, dropout=0.1),
-    # IFT6135 A2 MiniGPT1: post-LN, hand-written LayerNorm, sequences of 256
-    "minigpt1": GPTConfig(n_layer=1, n_head=12, n_embd=768, block_size=256, dropout=0.1,
-                          norm_position="post", layernorm="manual", attention="explicit"),
-    "lstm": LSTMConfig(n_embd=768, hidden_size=512, n_layer=1, block_size=256),
+    # as its minGPT model.py: untied head, position embeddings from zero, N(0, 0.02) everywhere
+    "cs224n": GPTConfig(n_layer=4, n_head=8, n_embd=256, block_size=128, dropout=0.1,
+                        tie_weights=False, pos_init="zeros", residual_init="plain"),
+    # IFT6135 A2 MiniGPT1: post-LN, hand-written LayerNorm, sequences of 256, no dropout,
+    # padding id 0 (its frozen GPT-1 embeddings come with model.embeddings_file=...)
+    "minigpt1": GPTConfig(n_layer=1, n_head=12, n_embd=768, block_size=256, dropout=0.0,
+                          norm_position="post", layernorm="manual", attention="explicit",
+                          padding_idx=0),
+    "lstm": LSTMConfig(n_embd=768, hidden_size=512, n_layer=1, block_size=256, padding_idx=0),
     "gpt2": GPTConfig(n_layer=12, n_head=12, n_embd=768, block_size=1024, dropout=0.0),
 }
 

@@ -89,12 +89,15 @@ class GPT(nn.Module):
         if cfg.tie_weights:
             self.lm_head.weight = self.wte.weight
         self.apply(self._init_weights)
+        if self.wpe is not None and cfg.pos_init == "zeros":
+            nn.init.zeros_(self.wpe.weight)          # CS224n minGPT: nn.Parameter(torch.zeros(...))
 
     def _init_weights(self, module: nn.Module) -> None:
         # GPT-2: N(0, 0.02); residual projections N(0, 0.02/sqrt(2 n_layer)) so the residual
-        # stream's variance does not grow with depth
+        # stream's variance does not grow with depth (residual_init="plain": minGPT, no scaling)
         if isinstance(module, nn.Linear):
-            std = 0.02 / math.sqrt(2 * self.cfg.n_layer) if getattr(module, "residual_scale", False) else 0.02
+            scaled = getattr(module, "residual_scale", False) and self.cfg.residual_init == "scaled"
+            std = 0.02 / math.sqrt(2 * self.cfg.n_layer) if scaled else 0.02
             nn.init.normal_(module.weight, 0.0, std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)

@@ -1,7 +1,12 @@
 """Optimizers and learning-rate schedules, built from `OptimConfig` alone.
 
     opt = make_optimizer(model, cfg.optim, device_type="cpu")
-    lr = lr_at(step, cfg.optim, max_iters)
+    lr = lr_at(step, cfg.optim, max_iters, tokens_per_step=batch_size * grad_accum * T)
+
+`schedule=mingpt` is CS224n's minGPT trainer: the rate is set *after* each optimizer step from
+the tokens seen so far (every target position of every batch counts: with PAD = 0 its
+`(y >= 0).sum()` is B x T), so step 0 runs at the full rate and step s at
+lr x mingpt_multiplier(s x tokens_per_step).
 """
 from __future__ import annotations
 
@@ -12,9 +17,12 @@ import torch
 from gpt.config import OptimConfig
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Decay only >=2-D weights (matrices, embeddings); never biases or LayerNorm gains."""
+def param_groups(model: torch.nn.Module, weight_decay: float, scope: str = "matrices") -> list[dict]:
+    """scope "matrices": decay only >=2-D weights (matrices, embeddings), never biases or
+    LayerNorm gains; "all": every parameter, as `optim.AdamW(model.parameters(), ...)` does."""
     params = [p for p in model.parameters() if p.requires_grad]   # tied weights appear once
+    if scope == "all":
+        return [{"params": params, "weight_decay": weight_decay}]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     return [{"params": decay, "weight_decay": weight_decay},
@@ -22,7 +30,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: OptimConfig, device_type: str) -> torch.optim.Optimizer:
-    groups = param_groups(model, cfg.weight_decay)
+    groups = param_groups(model, cfg.weight_decay, cfg.decay_scope)
     if cfg.name == "adamw":
         # the fused kernel is CUDA-only and measurably faster there
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, fused=device_type == "cuda")
@@ -32,8 +40,26 @@ def make_optimizer(model: torch.nn.Module, cfg: OptimConfig, device_type: str) -
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=momentum)
 
 
-def lr_at(step: int, cfg: OptimConfig, max_iters: int) -> float:
-    """Learning rate for optimizer step `step` (0-based): constant, or linear warmup + cosine."""
+def mingpt_multiplier(tokens: float, warmup_tokens: int, final_tokens: int) -> float:
+    """minGPT's lr multiplier after `tokens` tokens: linear warmup, then a cosine floored at 0.1.
+
+    Progress is not clipped at 1: past final_tokens the cosine rises again (to 1 at
+    2 x final_tokens - warmup_tokens), as in the original.
+    """
+    if tokens < warmup_tokens:
+        return tokens / max(1, warmup_tokens)
+    progress = (tokens - warmup_tokens) / max(1, final_tokens - warmup_tokens)
+    return max(0.1, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def lr_at(step: int, cfg: OptimConfig, max_iters: int, tokens_per_step: int = 0) -> float:
+    """Learning rate for optimizer step `step` (0-based): constant, warmup + cosine, or mingpt."""
+    if cfg.schedule == "mingpt":
+        if tokens_per_step <= 0:
+            raise ValueError("optim.schedule=mingpt needs tokens_per_step > 0")
+        if step == 0:   # the optimizer starts at the full rate; the first update comes after it
+            return cfg.lr
+        return cfg.lr * mingpt_multiplier(step * tokens_per_step, cfg.warmup_tokens, cfg.final_tokens)
     if cfg.warmup_iters and step < cfg.warmup_iters:
         return cfg.lr * (step + 1) / cfg.warmup_iters
     if cfg.schedule == "constant":

@@ -2,7 +2,9 @@
 
     out = generate(model, idx, max_new_tokens=100, temperature=0.8, top_k=40)   # (B, T + 100)
 
-The context is cropped to the model's block_size, so any model samples any length.
+A transformer re-reads its context each token, cropped to its block_size, so any length can be
+sampled; a recurrent model (one with `forward_with_state`, the LSTM) reads the prompt once and
+then carries its state one token at a time, so nothing is ever cropped.
 """
 from __future__ import annotations
 
@@ -27,22 +29,33 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
+def _next_token(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
+                generator: torch.Generator | None) -> torch.Tensor:
+    """logits (B, V) -> next token ids (B, 1)."""
+    logits = logits.float()
+    if temperature <= 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)
+
+
 @torch.no_grad()
 def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
              top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """Extend idx (B, T) by max_new_tokens; temperature 0 (or below 1e-8 in effect) is greedy."""
     was_training = model.training
     model.eval()
+    recurrent = hasattr(model, "forward_with_state")
+    if recurrent:   # read the prompt once, then one token per step from the carried state
+        logits, state = model.forward_with_state(idx)
     block_size = model.cfg.block_size
-    for _ in range(max_new_tokens):
-        context = idx if idx.size(1) <= block_size else idx[:, -block_size:]
-        logits, _ = model(context)
-        logits = logits[:, -1, :].float()                                      # (B, V)
-        if temperature <= 0:
-            nxt = logits.argmax(dim=-1, keepdim=True)
-        else:
-            probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
-            nxt = torch.multinomial(probs, 1, generator=generator)             # (B, 1)
+    for step in range(max_new_tokens):
+        if not recurrent:
+            context = idx if idx.size(1) <= block_size else idx[:, -block_size:]
+            logits, _ = model(context)
+        elif step:
+            logits, state = model.forward_with_state(idx[:, -1:], state)
+        nxt = _next_token(logits[:, -1, :], temperature, top_k, top_p, generator)   # (B, 1)
         idx = torch.cat([idx, nxt], dim=1)
     model.train(was_training)
     return idx

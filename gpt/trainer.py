@@ -23,6 +23,7 @@ from gpt import build_model
 from gpt.batches import Batches
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_model_state, save_checkpoint
 from gpt.config import RunConfig
+from gpt.loss import PPL_DEFINITIONS, lm_loss
 from gpt.optim import lr_at, make_optimizer
 from gpt.overrides import from_dict, to_dict
 from gpt.progress import Progress
@@ -48,18 +49,29 @@ def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
     return cfg.train.max_iters, per_epoch
 
 
+def batch_loss(model, x, y, mask, reduction: str = "token"):
+    """The training/eval loss of one batch under train.loss_reduction (see gpt.loss)."""
+    if reduction == "token":
+        return model(x, y, mask)[1]
+    logits, _ = model(x)
+    return lm_loss(logits, y, mask, reduction)
+
+
 @torch.no_grad()
 def evaluate(model, batches: Batches, split: str, batch_size: int, max_batches: int,
-             device: torch.device, autocast) -> float:
-    """Token-weighted mean NLL over `split` (perplexity = exp of it)."""
+             device: torch.device, autocast, reduction: str = "token") -> float:
+    """Mean NLL over `split`, token-weighted ("token") or sequence-weighted ("sequence")."""
     model.eval()
     total_nll, total_tokens = 0.0, 0.0
     for x, y, mask in batches.eval_batches(split, batch_size, max_batches):
         x, y = x.to(device), y.to(device)
         mask = mask.to(device) if mask is not None else None
         with autocast():
-            _, loss = model(x, y, mask)
-        tokens = float(mask.sum()) if mask is not None else float(y.numel())
+            loss = batch_loss(model, x, y, mask, reduction)
+        if reduction == "sequence":
+            tokens = float(y.size(0))
+        else:
+            tokens = float(mask.sum()) if mask is not None else float(y.numel())
         total_nll += float(loss) * tokens
         total_tokens += tokens
     model.train()
@@ -147,6 +159,7 @@ class _Loop:
         self.metrics = run_dir / rundir.METRICS
         self.progress = Progress(cfg.train.progress, self.max_iters, state.step, cfg.name)
         self.speeds: list[tuple[float, float]] = []   # (ms/step, tokens/s) after warm-up
+        self.tokens_per_step = _tokens_per_step(cfg, batches) if cfg.optim.schedule == "mingpt" else 0
 
     def log(self, kind: str, **row) -> None:
         append_jsonl(self.metrics, {"kind": kind, "step": self.state.step, "time": time.time(), **row})
@@ -158,7 +171,8 @@ class _Loop:
         s, t = self.state, self.cfg.train
         resumed = s.step > 0
         self.log("start", attempt=self.attempt, resumed=resumed, n_params=self.raw_model.num_params(),
-                 max_iters=self.max_iters, iters_per_epoch=self.per_epoch, device=str(self.device))
+                 max_iters=self.max_iters, iters_per_epoch=self.per_epoch, device=str(self.device),
+                 loss_reduction=t.loss_reduction)
         self.progress.note(f"{'resuming at' if resumed else 'starting'} step {s.step}/{self.max_iters} "
                            f"on {self.device} ({self.raw_model.num_params():,} parameters)")
         ckpt_every = t.checkpoint_interval or t.eval_interval
@@ -199,7 +213,7 @@ class _Loop:
         """One optimizer step over grad_accum micro-batches; returns the mean micro-batch loss."""
         cfg, s = self.cfg, self.state
         torch.manual_seed(cfg.seed * 1_000_003 + s.step)   # dropout: a pure function of (seed, step)
-        lr = lr_at(s.step, cfg.optim, self.max_iters)
+        lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_per_step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         total = 0.0
@@ -209,7 +223,7 @@ class _Loop:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             mask = mask.to(self.device, non_blocking=True) if mask is not None else None
             with self.autocast():
-                _, loss = self.model(x, y, mask)
+                loss = batch_loss(self.model, x, y, mask, cfg.train.loss_reduction)
             (loss / cfg.train.grad_accum).backward()
             total += loss.detach()
         if cfg.optim.grad_clip > 0:
@@ -225,7 +239,7 @@ class _Loop:
 
     def _evaluate(self) -> None:
         s, t = self.state, self.cfg.train
-        args = (t.batch_size, t.eval_iters, self.device, self.autocast)
+        args = (t.batch_size, t.eval_iters, self.device, self.autocast, t.loss_reduction)
         val = evaluate(self.model, self.batches, "val", *args)
         train = evaluate(self.model, self.batches, "train", *args)
         self.log("val", epoch=self.epoch(), loss=val, ppl=math.exp(min(val, 50)), train_loss=train,
@@ -270,6 +284,8 @@ class _Loop:
             "gpu_mem_allocated_mb": _median([r["gpu_mem_allocated_mb"] for r in mems]),
             "gpu_mem_reserved_mb": _median([r["gpu_mem_reserved_mb"] for r in mems]),
             "attempts": self.attempt + 1,
+            "loss_reduction": self.cfg.train.loss_reduction,
+            "ppl_definition": PPL_DEFINITIONS[self.cfg.train.loss_reduction],
         }
         self.log("end", attempt=self.attempt)
         write_json(self.run_dir / rundir.SUMMARY, summary)
@@ -277,6 +293,12 @@ class _Loop:
                            f"{s.elapsed_s:.1f} s of training")
         self.progress.close()
         return summary
+
+
+def _tokens_per_step(cfg: RunConfig, batches: Batches) -> int:
+    """Target positions per optimizer step, as minGPT counts them (batches are full, fixed T)."""
+    _, y, _ = batches.train_batch(cfg.seed, 0, cfg.train.batch_size)   # (B, T)
+    return int(y.numel()) * cfg.train.grad_accum
 
 
 def _median(values: list[float]) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import data
-from gpt.birthplace import birthplace_vocabulary
+from gpt.birthplace import ascii_only, birthplace_vocabulary
 from gpt.tokenizer import CharTokenizer
 from jobs.common import UserError
 from jobs.context import JobContext
@@ -48,21 +48,24 @@ def vocabulary(ctx: JobContext) -> CharTokenizer:
         raise data.DataError(f"{path}: {exc}") from None
 
 
-def read_documents(path: Path) -> list[str]:
-    """One pretraining document per non-empty line."""
-    docs = [line for line in _read_text(path).split("\n") if line.strip()]
-    if not docs:
+def read_documents(path: Path, keep_empty: bool = False) -> list[str]:
+    """One pretraining document per line; empty lines only with keep_empty (CS224n keeps them)."""
+    docs = [line for line in _read_text(path).split("\n") if keep_empty or line.strip()]
+    if not any(d.strip() for d in docs):
         raise UserError(f"{path} has no text to pretrain on")
     return docs
 
 
-def read_questions(path: Path) -> tuple[list[str], list[str] | None]:
+def read_questions(path: Path, ascii: bool = False) -> tuple[list[str], list[str] | None]:
     """(questions, gold places or None) of a TSV; blank lines are ignored.
+
+    ascii=True drops non-ASCII characters first, as CS224n's NameDataset reads its file.
 
     Either every line is `question<TAB>place` or none has a tab (questions only, like
     birth_test_inputs.tsv); a mix, an extra tab or an empty field is an error naming the line.
     """
-    rows = [(n, line.rstrip("\r")) for n, line in enumerate(_read_text(path).split("\n"), 1)
+    text = ascii_only(_read_text(path)) if ascii else _read_text(path)
+    rows = [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), 1)
             if line.strip()]
     if not rows:
         raise UserError(f"{path} is empty: expected lines `Where was <name> born?<TAB><place>`")
@@ -84,9 +87,9 @@ def read_questions(path: Path) -> tuple[list[str], list[str] | None]:
     return questions, places
 
 
-def read_pairs(path: Path) -> list[tuple[str, str]]:
+def read_pairs(path: Path, ascii: bool = False) -> list[tuple[str, str]]:
     """(question, place) pairs of a TSV that must have gold places (training, finetune val)."""
-    questions, places = read_questions(path)
+    questions, places = read_questions(path, ascii)
     if places is None:
         raise UserError(f"{path} has no tab-separated places: it cannot be trained or scored on")
     return list(zip(questions, places))

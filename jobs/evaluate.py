@@ -7,6 +7,8 @@
 `init_from` is the run dir to evaluate (a finished finetune run), `data.val_split` the eval file.
 As CS224n's run.py: for each `question`, feed `question⁇` and decode greedily up to the next ⁇
 (at most 32 characters, context cropped to block_size), with the run's final weights (last.pt).
+A file without tabs (birth_test_inputs.tsv) is prompted with `question\n⁇`, as run.py does (it
+keeps the line's newline); data.text_fidelity=clean drops it.
 Writes into the EVALUATED run: eval/<stem>.predictions.tsv (question<TAB>prediction per line) and
 eval/<stem>.json {"kind": "birthplace_accuracy", "variant", "eval_file", "correct", "total",
 "accuracy" (percent), "skipped", "skipped_reasons", ...}, and prints `Correct: c out of t: p%`.
@@ -106,14 +108,17 @@ def _score_run(target: Path, cfg: RunConfig, ctx: JobContext) -> dict:
         raise UserError(f"init_from={target} is a {run_cfg.data.dataset!r} run, not a birth-places "
                         f"run; evaluate a runs/finetune/... dir")
     questions, places = read_questions(resolve_file(ctx, cfg.data.val_split))
+    # CS224n prompts with `line.split("\t")[0] + "⁇"`: a line without a tab keeps its newline
+    keep_newline = places is None and cfg.data.text_fidelity == "original"
+    prompts = [q + "\n" for q in questions] if keep_newline else questions
     usable, skipped = [], []
-    for n, question in enumerate(questions, 1):
+    for n, question in enumerate(prompts, 1):
         try:
             tokenizer.encode(question)
             usable.append(n - 1)
         except ValueError as exc:
             skipped.append(f"question {n} {question[:60]!r}: {exc}")
-    answers = greedy_answers(model, tokenizer, [questions[i] for i in usable])
+    answers = greedy_answers(model, tokenizer, [prompts[i] for i in usable])
     predictions = [""] * len(questions)
     for i, answer in zip(usable, answers):
         predictions[i] = answer

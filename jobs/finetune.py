@@ -7,7 +7,9 @@
 
 Writes runs/finetune/<name>-<hash8>/ like pretrain, plus data.json (pairs used and skipped).
 init_from must be a finished pretrain run with the same architecture and vocabulary; its
-checkpoints/best.pt is loaded strictly. The "val" loss is on data.val_split (birth_dev.tsv) and
+checkpoints/best.pt is loaded strictly. With data.text_fidelity=original (default) the train file
+is read as CS224n's NameDataset reads it: non-ASCII characters dropped ("Gödel" -> "Gdel");
+data.text_fidelity=clean keeps them (pairs whose characters are outside wiki.txt are skipped). The "val" loss is on data.val_split (birth_dev.tsv) and
 only monitors: `evaluate` scores the final weights (last.pt), so dev answers never pick them.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from gpt.tokenizer import CharTokenizer, load_tokenizer
 from jobs.birthplace_data import FINETUNE_DATASET, PRETRAIN_DATASET, read_pairs, resolve_file, vocabulary
 from jobs.common import UserError, run_dir_of
 from jobs.context import JobContext
-from jobs.pretrain import SMOKE_MODEL, train_stage
+from jobs.pretrain import SMOKE_MODEL, cs224n_optim, train_stage
 
 JOB = "finetune"
 FINETUNE_DATA = DataConfig(dataset=FINETUNE_DATASET, tokenizer="char",
@@ -33,17 +35,19 @@ FREE_MODEL_FIELDS = {"vocab_size", "dropout"}
 
 
 def _cs224n(name: str, epochs: int) -> RunConfig:
-    """CS224n finetuning: batch 256, lr 6e-4, warmup then cosine (CS224n decayed over 200 epochs)."""
+    """CS224n finetuning: batch 256, lr 6e-4, minGPT's token schedule with the pretraining's
+    final_tokens (200 x 2,938 x 128, as run.py passes len(pretrain_dataset)): 75 epochs end
+    at ~85 % of the rate, 10 epochs near 100 %."""
     return RunConfig(name=name, model=model_preset("cs224n"), data=FINETUNE_DATA,
-                     optim=OptimConfig(lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1, grad_clip=1.0,
-                                       schedule="cosine", warmup_iters=5, min_lr=6e-5),
+                     optim=cs224n_optim(6e-4),
                      train=TrainConfig(epochs=epochs, batch_size=256, eval_interval=50, eval_iters=0,
                                        log_interval=10))
 
 
 def _smoke(name: str, epochs: int) -> RunConfig:
     return RunConfig(name=name, model=SMOKE_MODEL, data=FINETUNE_DATA,
-                     optim=OptimConfig(lr=3e-3, schedule="cosine", warmup_iters=5, min_lr=3e-4),
+                     optim=OptimConfig(lr=3e-3, schedule="mingpt", warmup_tokens=64 * 79 * 5,
+                                       final_tokens=64 * 79 * 200),
                      train=TrainConfig(epochs=epochs, batch_size=64, eval_interval=50, eval_iters=2,
                                        log_interval=10))
 
@@ -85,11 +89,14 @@ def check_pretrain_run(cfg: RunConfig, tokenizer: CharTokenizer) -> None:
                         f"finetuning uses; pretrain again on the same data root")
 
 
-def _usable_pairs(ctx: JobContext, name: str, tokenizer: CharTokenizer, block_size: int):
-    """(pairs that fit, skipped reasons): unknown characters or too long are skipped and counted."""
+def _usable_pairs(ctx: JobContext, name: str, tokenizer: CharTokenizer, block_size: int,
+                  ascii: bool = False):
+    """(pairs that fit, skipped reasons): unknown characters or too long are skipped and counted.
+
+    ascii=True strips non-ASCII characters first (CS224n's NameDataset does, on the train file)."""
     path = resolve_file(ctx, name)
     kept, skipped = [], []
-    for n, (question, place) in enumerate(read_pairs(path), 1):
+    for n, (question, place) in enumerate(read_pairs(path, ascii), 1):
         problem = example_problem(tokenizer, block_size, question, place)
         if problem:
             skipped.append(f"{name} pair {n}: {problem}")
@@ -108,7 +115,8 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
         check_pretrain_run(cfg, tokenizer)
     splits, report = {}, {}
     for split, name in (("train", cfg.data.train_split), ("val", cfg.data.val_split)):
-        splits[split], skipped = _usable_pairs(ctx, name, tokenizer, cfg.model.block_size)
+        ascii = split == "train" and cfg.data.text_fidelity == "original"
+        splits[split], skipped = _usable_pairs(ctx, name, tokenizer, cfg.model.block_size, ascii)
         report[split] = {"file": name, "pairs": len(splits[split]), "skipped": len(skipped),
                          "skipped_reasons": skipped[:20]}
         if skipped:

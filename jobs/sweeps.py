@@ -48,11 +48,15 @@ class SweepRun:
 
 
 def ift6135_12() -> list[SweepRun]:
-    """SPEC B: LSTM vs GPT-1 on WikiText-2 (GPT-1 BPE), batch 16, 10 epochs, lr 1e-3."""
+    """SPEC B: LSTM vs GPT-1 on WikiText-2 (GPT-1 BPE), batch 16, 10 epochs, lr 1e-3, no dropout.
+
+    The original froze OpenAI's GPT-1 embeddings: add `model.embeddings_file=embeddings.npz
+    model.freeze_embeddings=true` (the file is not offline; learned embeddings otherwise)."""
     base = RunConfig(
         data=DataConfig(dataset="wikitext2-gpt1", tokenizer="gpt1"),
         # 9,205 training sequences of 256 / batch 16 = 575 steps: one evaluation per epoch
-        train=TrainConfig(epochs=10, batch_size=16, eval_interval=575, eval_iters=0, log_interval=50),
+        train=TrainConfig(epochs=10, batch_size=16, eval_interval=575, eval_iters=0, log_interval=50,
+                          loss_reduction="sequence"),   # the assignment's per-sequence mean
         sample=SampleConfig(prompts=(" The best way to learn",), max_new_tokens=30, top_k=40))
     plan = [(1, "lstm", 1, "adam"), (2, "lstm", 1, "adamw"), (3, "lstm", 1, "sgd"),
             (4, "lstm", 1, "momentum"), (5, "minigpt1", 1, "adam"), (6, "minigpt1", 1, "adamw"),
@@ -60,9 +64,10 @@ def ift6135_12() -> list[SweepRun]:
             (10, "lstm", 4, "adamw"), (11, "minigpt1", 2, "adamw"), (12, "minigpt1", 4, "adamw")]
     runs = []
     for exp, arch, layers, opt in plan:
-        # torch's Adam/AdamW/SGD defaults, as the assignment used them; no decay for adam
+        # torch's Adam/AdamW/SGD defaults, as run_exp.py used them: no decay for adam, the
+        # others decay every parameter (model.parameters()); no clipping
         optim = OptimConfig(name=opt, lr=1e-3, betas=(0.9, 0.999), momentum=0.9, grad_clip=0.0,
-                            weight_decay=0.0 if opt == "adam" else 5e-4)
+                            weight_decay=0.0 if opt == "adam" else 5e-4, decay_scope="all")
         arch_name = "LSTM" if arch == "lstm" else "GPT-1"
         cfg = dataclasses.replace(base, name=f"exp{exp:02d}-{arch}-{layers}l-{opt}", optim=optim,
                                   model=model_preset(arch, n_layer=layers))
