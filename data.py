@@ -5,6 +5,7 @@
 
 The data root holds the raw files (it may be read-only; nothing is written there):
     tinyshakespeare/input.txt   wikitext-2/{train,valid,test}.txt   birth_places/*.tsv, wiki.txt
+    wikitext-103/wikitext-103-raw-v1.zip (read in place)   gpt2/encoder.json, vocab.bpe (GPT-2 BPE)
     ift6135-wikitext2-gpt1bpe/wiki.{train,validation,test}.npz, encoder_bpe_40000.json, vocab_40000.bpe
 Prepared data, one folder per (dataset, tokenizer, options, source files):
     <cache_dir>/<dataset>-<tokenizer>-<key12>/
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +39,17 @@ from gpt.tokenizer import (BPETokenizer, CharTokenizer, GPT1Tokenizer, Tokenizer
                            load_tokenizer, save_tokenizer)
 
 FORMAT = 1   # bump when the prepared layout changes: old cache folders are then ignored
-TOKENIZERS = {"tinyshakespeare": ("char", "bpe"), "wikitext2": ("word", "bpe"), "wikitext2-gpt1": ("gpt1",)}
+TOKENIZERS = {"tinyshakespeare": ("char", "bpe"), "wikitext2": ("word", "bpe", "gpt2"),
+              "wikitext2-gpt1": ("gpt1",), "wikitext103": ("gpt2",)}
 GPT1_DIR = "ift6135-wikitext2-gpt1bpe"
 SPLIT_FILES = {  # data.train_split / data.val_split -> file under the data root
     "wikitext2": {s: f"wikitext-2/{s}.txt" for s in ("train", "valid", "test")},
     "wikitext2-gpt1": {"train": f"{GPT1_DIR}/wiki.train.npz", "valid": f"{GPT1_DIR}/wiki.validation.npz",
                        "test": f"{GPT1_DIR}/wiki.test.npz"},
 }
+WT103_ZIP = "wikitext-103/wikitext-103-raw-v1.zip"   # read in place: wikitext-103-raw/wiki.<split>.raw
+SPLIT_FILES["wikitext103"] = {s: WT103_ZIP for s in ("train", "valid", "test")}
+GPT2_FILES = {"encoder": "gpt2/encoder.json", "merges": "gpt2/vocab.bpe"}   # OpenAI's GPT-2 BPE
 BIRTH_PLACES_FILES = ("wiki.txt", "birth_places_train.tsv", "birth_dev.tsv", "birth_test_inputs.tsv")
 
 
@@ -101,6 +107,20 @@ SOURCES: dict[str, tuple[Source, ...]] = {  # checksums from shared/data/SOURCES
                "fdf49b19e7de236852091da09b84a7a3cd5e7b0e79916376cf45f6b8127b8078"),
         Source(f"{GPT1_DIR}/vocab_40000.bpe", _github(*_OPENAI, "model/vocab_40000.bpe"),
                "0ea9b51ae695073cd871e0358f7016311d671a7ff3963e367d5236522f294725")),
+    # the raw (untokenized) release, as GPT-2's BPE wants it; Salesforce's S3 original is
+    # s3.amazonaws.com/research.metamind.io/wikitext/wikitext-103-raw-v1.zip (191,984,949 bytes),
+    # sha256 from huggingface/datasets datasets/wikitext/dataset_infos.json
+    "wikitext103": (
+        Source(WT103_ZIP, "https://wikitext.smerity.com/wikitext-103-raw-v1.zip",
+               "91c00ae287f0d699e18605c84afc9e45c192bc6b7797ff8837e5474655a33794"),),
+    # the files tiktoken's gpt2 encoding is built from, with the sha256 tiktoken checks
+    "gpt2": (
+        Source(GPT2_FILES["encoder"],
+               "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json",
+               "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"),
+        Source(GPT2_FILES["merges"],
+               "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe",
+               "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5")),
     "birth_places": tuple(
         Source(f"birth_places/{name}", _github(*_CS224N, name), sha) for name, sha in (
             ("wiki.txt", "823bb536fca77c8b5a15b34b0dead6355d0cf1f806e822464bca28806c2fd055"),
@@ -176,7 +196,34 @@ def _source_files(cfg: DataConfig, root: Path) -> dict[str, Path]:
     if cfg.dataset == "wikitext2-gpt1":
         files["encoder"] = _raw_file(root, f"{GPT1_DIR}/encoder_bpe_40000.json")
         files["merges"] = _raw_file(root, f"{GPT1_DIR}/vocab_40000.bpe")
+    if cfg.tokenizer == "gpt2":
+        files.update({role: _raw_file(root, rel) for role, rel in GPT2_FILES.items()})
     return files
+
+
+def _split_text(cfg: DataConfig, files: dict[str, Path], role: str) -> str:
+    """The text of split `role` ("train"/"val"): a plain file, or a member of the WT-103 zip."""
+    if cfg.dataset != "wikitext103":
+        return files[role].read_text(encoding="utf-8")
+    split = cfg.train_split if role == "train" else cfg.val_split
+    try:
+        with zipfile.ZipFile(files[role]) as archive:
+            return archive.read(f"wikitext-103-raw/wiki.{split}.raw").decode("utf-8")
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(f"{files[role]} is not the WikiText-103 raw zip ({exc}); fetch it again with "
+                        f"`python data.py download wikitext103 --data-root DIR`") from None
+
+
+def _gpt2_arrays(files: dict[str, Path], texts: dict[str, str]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
+    """GPT-2's own BPE (50,257 ids) through HF `tokenizers`, line batches for long corpora."""
+    tok = BPETokenizer.from_gpt2_files(files["encoder"], files["merges"])
+    arrays = {}
+    for split, text in texts.items():
+        lines = text.splitlines(keepends=True)
+        ids = [i for start in range(0, len(lines), 10_000)
+               for enc in tok.hf.encode_batch(lines[start:start + 10_000]) for i in enc.ids]
+        arrays[split] = np.array(ids, dtype=np.uint16)   # 50,257 ids fit
+    return tok, arrays
 
 
 def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
@@ -190,7 +237,9 @@ def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[
         n_train = int(len(text) * (1 - cfg.val_fraction))
         texts = {"train": text[:n_train], "val": text[n_train:]}
     else:
-        texts = {split: files[split].read_text(encoding="utf-8") for split in ("train", "val")}
+        texts = {split: _split_text(cfg, files, split) for split in ("train", "val")}
+    if cfg.tokenizer == "gpt2":
+        return _gpt2_arrays(files, texts)
     if cfg.tokenizer == "char":
         tok = CharTokenizer.from_text(texts["train"])
     elif cfg.tokenizer == "word":
@@ -209,6 +258,7 @@ def _cache_key(cfg: DataConfig, files: dict[str, Path]) -> str:
     options = {"format": FORMAT, "dataset": cfg.dataset, "tokenizer": cfg.tokenizer,
                "bpe_vocab_size": cfg.bpe_vocab_size if cfg.tokenizer == "bpe" else None,
                "val_fraction": cfg.val_fraction if "text" in files else None,
+               **({"splits": [cfg.train_split, cfg.val_split]} if cfg.dataset == "wikitext103" else {}),
                "files": {role: [p.name, p.stat().st_size, p.stat().st_mtime_ns] for role, p in files.items()}}
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -378,7 +428,7 @@ def _cli(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     prep = sub.add_parser("prepare", help="tokenize a corpus into the cache (done once, reused)")
     prep.add_argument("dataset", choices=list(TOKENIZERS))
-    prep.add_argument("--tokenizer", help="char | word | bpe | gpt1 (default: the dataset's first)")
+    prep.add_argument("--tokenizer", help="char | word | bpe | gpt1 | gpt2 (default: the dataset's first)")
     prep.add_argument("--bpe-vocab-size", type=int, default=DataConfig().bpe_vocab_size)
     prep.add_argument("--train-split", default="train", help="wikitext2: train | valid | test")
     prep.add_argument("--val-split", default="valid", help="wikitext2: train | valid | test")

@@ -158,6 +158,16 @@ class BPETokenizer:
         hf.train_from_iterator(text.splitlines(keepends=True), trainer)
         return cls(hf)
 
+    @classmethod
+    def from_gpt2_files(cls, encoder_json: Path, vocab_bpe: Path) -> BPETokenizer:
+        """OpenAI's GPT-2 BPE (encoder.json = vocab, vocab.bpe = merges): 50,257 ids, the same
+        byte-level split as GPT-2 and tiktoken's "gpt2"; <|endoftext|> is id 50256."""
+        hf = HFTokenizer(models.BPE.from_file(str(encoder_json), str(vocab_bpe)))
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        hf.decoder = decoders.ByteLevel()
+        hf.add_special_tokens(["<|endoftext|>"])
+        return cls(hf)
+
     def encode(self, text: str) -> list[int]:
         return self.hf.encode(text).ids
 
