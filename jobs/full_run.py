@@ -76,8 +76,18 @@ def spec_a() -> RunConfig:
                      sample=PREFIX_SAMPLES)
 
 
+def jhu_wt103() -> RunConfig:
+    """spec_a on what the course used: WikiText-103 (raw) with GPT-2's own BPE (50,257 ids).
+
+    Needs `python data.py download wikitext103 --data-root DIR` and `... download gpt2` once.
+    """
+    return dataclasses.replace(spec_a(), name="jhu-wt103-gpt2",
+                               data=DataConfig(dataset="wikitext103", tokenizer="gpt2"))
+
+
 PRESETS: dict[str, Callable[[], RunConfig]] = {
     "default": default, "smoke": smoke, "shakespeare_char": shakespeare_char, "spec_a": spec_a,
+    "jhu_wt103": jhu_wt103,
 }
 
 

@@ -5,6 +5,7 @@
 Layout of the report folder:
     index.md  index.html           every figure and table below, captioned
     summary.md  summary.tex  summary.csv  memory.csv  comparison.csv  birthplace.csv
+    reproduction.md/.tex/.csv      from <runs_root>/reproduce/*.json (`main.py reproduce`)
     groups/<group>/ppl.png         runs overlaid against epochs and wall-clock, per sweep or job
     memory.png  comparison.png  birthplace.png
     runs/<job>__<run>/loss.png  ppl.png
@@ -16,7 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from reports import ablation, comparison, evals, memory, samples, summary
+from reports import ablation, comparison, evals, memory, reproduction, samples, summary
 from reports.curves import read_curves
 from reports.discover import discover, safe_name
 from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
@@ -191,6 +192,16 @@ def _ablation_section(b: Builder, runs: list[Run]) -> Section | None:
     return Section("Attention ablation", items)
 
 
+def _reproduction_section(b: Builder, inputs: list[Path]) -> Section | None:
+    results, warnings = reproduction.find_results(inputs)
+    b.errors.extend(warnings)
+    if not results:
+        return None
+    table = reproduction.reproduction_table(results)
+    b.tables("reproduction", table, latex=True)
+    return Section("Reproduction", [TableItem(table)])
+
+
 def _temperature_section(runs: list[Run]) -> Section | None:
     tables = samples.temperature_tables(runs)
     if not tables:
@@ -233,9 +244,9 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
         groups.setdefault(run.ref.group, []).append(run)
     group_sections = [_group_section(b, name, members) for name, members in groups.items()]
     summary_section = _summary_section(b, trained, len(runs) - len(trained))
-    others = [_ablation_section(b, trained), _memory_section(b, trained), _comparison_section(b, runs),
-              _evals_section(b, runs),
-              _temperature_section(runs)]
+    others = [_reproduction_section(b, inputs), _ablation_section(b, trained),
+              _memory_section(b, trained), _comparison_section(b, runs),
+              _evals_section(b, runs), _temperature_section(runs)]
     b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first
     written, failures = draw_all(b.pending)
     b.state.wrote(*written)
