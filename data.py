@@ -107,13 +107,11 @@ SOURCES: dict[str, tuple[Source, ...]] = {  # checksums from shared/data/SOURCES
                "fdf49b19e7de236852091da09b84a7a3cd5e7b0e79916376cf45f6b8127b8078"),
         Source(f"{GPT1_DIR}/vocab_40000.bpe", _github(*_OPENAI, "model/vocab_40000.bpe"),
                "0ea9b51ae695073cd871e0358f7016311d671a7ff3963e367d5236522f294725")),
-    # the raw (untokenized) release, as GPT-2's BPE wants it; Salesforce's S3 original is
-    # s3.amazonaws.com/research.metamind.io/wikitext/wikitext-103-raw-v1.zip (191,984,949 bytes),
-    # sha256 from huggingface/datasets datasets/wikitext/dataset_infos.json
+    # raw release (mirror of Salesforce's S3 zip); sha256: huggingface/datasets wikitext infos
     "wikitext103": (
         Source(WT103_ZIP, "https://wikitext.smerity.com/wikitext-103-raw-v1.zip",
                "91c00ae287f0d699e18605c84afc9e45c192bc6b7797ff8837e5474655a33794"),),
-    # the files tiktoken's gpt2 encoding is built from, with the sha256 tiktoken checks
+    # the files (and sha256) of tiktoken's "gpt2" encoding
     "gpt2": (
         Source(GPT2_FILES["encoder"],
                "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json",
@@ -214,18 +212,6 @@ def _split_text(cfg: DataConfig, files: dict[str, Path], role: str) -> str:
                         f"`python data.py download wikitext103 --data-root DIR`") from None
 
 
-def _gpt2_arrays(files: dict[str, Path], texts: dict[str, str]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
-    """GPT-2's own BPE (50,257 ids) through HF `tokenizers`, line batches for long corpora."""
-    tok = BPETokenizer.from_gpt2_files(files["encoder"], files["merges"])
-    arrays = {}
-    for split, text in texts.items():
-        lines = text.splitlines(keepends=True)
-        ids = [i for start in range(0, len(lines), 10_000)
-               for enc in tok.hf.encode_batch(lines[start:start + 10_000]) for i in enc.ids]
-        arrays[split] = np.array(ids, dtype=np.uint16)   # 50,257 ids fit
-    return tok, arrays
-
-
 def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
     """The tokenizer (from the training split only) and the 1-D token array of each split."""
     if cfg.dataset == "wikitext2-gpt1":   # already GPT-1 ids, shifted by one (0 = padding)
@@ -239,8 +225,8 @@ def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[
     else:
         texts = {split: _split_text(cfg, files, split) for split in ("train", "val")}
     if cfg.tokenizer == "gpt2":
-        return _gpt2_arrays(files, texts)
-    if cfg.tokenizer == "char":
+        tok = BPETokenizer.from_gpt2_files(files["encoder"], files["merges"])
+    elif cfg.tokenizer == "char":
         tok = CharTokenizer.from_text(texts["train"])
     elif cfg.tokenizer == "word":
         tok = WordTokenizer.from_text(texts["train"])

@@ -21,6 +21,7 @@ from gpt.rundir import read_json, write_json
 
 PAD_CHAR = "\u25a1"   # □, CS224n's padding symbol
 MASK_CHAR = "\u2047"  # ⁇, CS224n's span-corruption mask symbol
+_SAFE_CUT = re.compile(r"[A-Za-z0-9](?=[ \n])")   # where a long text may be cut (BPETokenizer)
 
 
 class Tokenizer(Protocol):
@@ -168,8 +169,20 @@ class BPETokenizer:
         hf.add_special_tokens(["<|endoftext|>"])
         return cls(hf)
 
-    def encode(self, text: str) -> list[int]:
-        return self.hf.encode(text).ids
+    def encode(self, text: str, chunk_chars: int = 1 << 20) -> list[int]:
+        """Ids of `text`; a long text is cut into ~chunk_chars pieces encoded in parallel.
+
+        Cuts fall only between an ASCII letter or digit and a space or newline: there the
+        byte-level split ends a pre-token whatever follows, so the ids equal one encode."""
+        if len(text) <= chunk_chars:
+            return self.hf.encode(text).ids
+        pieces, start = [], 0
+        while start < len(text):
+            cut = _SAFE_CUT.search(text, start + chunk_chars)
+            end = cut.end() if cut else len(text)
+            pieces.append(text[start:end])
+            start = end
+        return [i for enc in self.hf.encode_batch(pieces) for i in enc.ids]
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.hf.decode([int(i) for i in ids])

@@ -55,3 +55,9 @@ def test_sources_have_real_urls_and_sha256():
     for group in ("wikitext103", "gpt2"):
         for src in data.SOURCES[group]:
             assert src.url.startswith("https://") and len(src.sha256) == 64
+
+
+def test_long_text_cut_into_chunks_encodes_like_one_piece():
+    tok = BPETokenizer.train("the cat sat  \n on the mat.\n\n = Heading = \n" * 50, 300)
+    text = "= Valkyria Chronicles III = \n\n Senjō no  Valkyria 3 :\n 12 cats ,  sat\t\n" * 40
+    assert tok.encode(text, chunk_chars=37) == tok.encode(text)
