@@ -71,3 +71,8 @@ def test_lstm_state_carried_through_generation_equals_one_forward():
     assert torch.allclose(s[0], state[0], atol=1e-6) and torch.allclose(s[1], state[1], atol=1e-6)
     full_logits, _ = model(out)                                            # the trainer's contract
     assert torch.allclose(full_logits, logits)
+
+
+def test_padding_idx_outside_the_vocabulary_is_one_line_error():
+    with pytest.raises(ConfigError, match="padding_idx=30 must be -1"):
+        model_preset("gpt-nano", vocab_size=20, padding_idx=30)
