@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from gpt.config import ConfigError
+from gpt.config import ConfigError, preset_name
 from gpt.overrides import apply_overrides, to_dict
 from jobs import JOBS
 
@@ -42,7 +42,8 @@ def _job_parser(sub, job: str) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=3e-4")
     p.add_argument("--preset", default="default", choices=sorted(module.PRESETS),
-                   help="starting config (default: %(default)s)")
+                   type=lambda name: preset_name(name, module.PRESETS),
+                   help="starting config (default: %(default)s; `-` and `_` are the same)")
     p.add_argument("--runs-root", type=Path, default=None,
                    help="where run dirs go (default: $RUNS_ROOT or ./runs); on a cluster: a shared filesystem")
     p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")

@@ -332,8 +332,16 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
 }
 
 
+def preset_name(name: str, names) -> str:
+    """`name` as spelled in `names` when it differs only in `_` vs `-` (run presets use `_`,
+    model presets `-`; users mix them up), else `name` unchanged."""
+    wanted = name.replace("_", "-")
+    return next((n for n in names if n.replace("_", "-") == wanted), name)
+
+
 def model_preset(name: str, **changes) -> ModelConfig:
     """A size preset, optionally changed: `model_preset("gpt-nano", block_size=32)`."""
+    name = preset_name(name, MODEL_PRESETS)
     if name not in MODEL_PRESETS:
         raise ConfigError(f"unknown model preset {name!r}; choose one of: {', '.join(MODEL_PRESETS)}")
     return dataclasses.replace(MODEL_PRESETS[name], **changes)

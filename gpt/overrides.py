@@ -15,7 +15,7 @@ import typing
 from typing import Any
 
 from gpt.config import (MODEL_PRESETS, ConfigError, GPTConfig, LSTMConfig, RunConfig,
-                        model_preset)
+                        model_preset, preset_name)
 
 _MODEL_CLASSES = {"gpt": GPTConfig, "lstm": LSTMConfig}
 
@@ -65,6 +65,7 @@ def _set(obj, path: list[str], text: str, prefix: str):
                           f"{', '.join(prefix + k for k in types)}")
     current = getattr(obj, name)
     if name == "model" and len(path) == 1:       # model=gpt-micro: swap in a size preset
+        text = preset_name(text, MODEL_PRESETS)  # model=gpt_micro too
         if text not in MODEL_PRESETS:
             raise ConfigError(f"model={text!r}: unknown preset; choose one of: {', '.join(MODEL_PRESETS)}")
         keep = {"vocab_size": current.vocab_size}

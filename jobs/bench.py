@@ -19,7 +19,7 @@ import time
 import torch
 
 from gpt import build_model
-from gpt.config import MODEL_PRESETS, ConfigError, OptimConfig, RunConfig, model_preset
+from gpt.config import MODEL_PRESETS, ConfigError, OptimConfig, RunConfig, model_preset, preset_name
 from gpt.overrides import apply_overrides
 from gpt.optim import make_optimizer
 from gpt.trainer import resolve_device
@@ -90,7 +90,8 @@ def bench_train(args: argparse.Namespace) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", required=True, metavar="what")
     t = sub.add_parser("train", help="time training steps of a model preset on random tokens")
-    t.add_argument("--model", default="gpt-nano", choices=sorted(MODEL_PRESETS))
+    t.add_argument("--model", default="gpt-nano", choices=sorted(MODEL_PRESETS),
+                   type=lambda name: preset_name(name, MODEL_PRESETS))
     t.add_argument("--block-size", type=int, default=0, help="0 = the preset's")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--vocab-size", type=int, default=8192)

@@ -1,16 +1,18 @@
 """Resources a job asks for, and the questions put to Slurm before anything is submitted.
 
-    res = load_resources({"cpus": 1, "partition": None})   # flags > $TOOLKIT_* > profile > defaults
-    check_cluster(res)                                      # LaunchError if no node could run it
+    res = load_resources({"cpus": 1, "partition": None}, profile="gpu", min_gpus=1,
+                         why="device=cuda")   # flags > $TOOLKIT_* > profile > the job's needs > defaults
+    print(describe(res, check_cluster(res)))  # LaunchError if no node could run it
 
 Defaults come, in order, from the command-line flags, the environment (`TOOLKIT_PARTITION`,
 `TOOLKIT_ACCOUNT`, `TOOLKIT_QOS`, `TOOLKIT_GPUS`, `TOOLKIT_CPUS`, `TOOLKIT_MEM_GB`,
 `TOOLKIT_TIME_MIN`, `TOOLKIT_CONSTRAINT`, `TOOLKIT_SIGNAL_DELAY_S`), a cluster profile
 (`$TOOLKIT_CLUSTER_PROFILE`, else `~/.config/slm-toolkit/cluster.json`: a JSON object with any
 of the field names below, plus `"setup": ["module load cuda", ...]` shell lines run before the
-job), and the field defaults. `pending_runs` drops runs that are done or still queued, from
-each run's `slurm/jobs.jsonl` (every submission and start, with its job id). No submitit here:
-that lives in `jobs/launch.py`.
+job, and `"profiles": {"NAME": {...}}` overlaid on it by `--profile NAME` or $TOOLKIT_PROFILE),
+what the job needs (a GPU when it will use CUDA), and the field defaults. `pending_runs` drops
+runs that are done or still queued, from each run's `slurm/jobs.jsonl` (every submission and
+start, with its job id). No submitit here: that lives in `jobs/launch.py`.
 """
 from __future__ import annotations
 
@@ -58,41 +60,80 @@ class Resources:
                 raise LaunchError(f"--{key.replace('_', '-')} {value} must be positive")
 
 
-def _profile() -> dict:
+def _check_keys(data, where: str) -> None:
+    valid = {f.name for f in dataclasses.fields(Resources)}
+    unknown = sorted(set(data) - valid) if isinstance(data, dict) else ["(not an object)"]
+    if unknown:
+        raise LaunchError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                          f"valid: {', '.join(sorted(valid))}")
+
+
+def _profile(name: str | None) -> dict:
+    """The profile file's top-level values, overlaid by `profiles[name]` when a name is given."""
     path = Path(os.environ.get("TOOLKIT_CLUSTER_PROFILE", PROFILE)).expanduser()
+    name = name or os.environ.get("TOOLKIT_PROFILE") or None
     if not path.is_file():
         if "TOOLKIT_CLUSTER_PROFILE" in os.environ:
             raise LaunchError(f"cluster profile {path} ($TOOLKIT_CLUSTER_PROFILE) does not exist")
+        if name:
+            raise LaunchError(f"--profile {name}: there is no profile file {path}; write one "
+                              f'(e.g. {{"profiles": {{"{name}": {{"partition": "gpu", "gpus": 1}}}}}}) '
+                              f"or point $TOOLKIT_CLUSTER_PROFILE at it")
         return {}
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise LaunchError(f"cluster profile {path} is not valid JSON: {exc}") from None
-    valid = {f.name for f in dataclasses.fields(Resources)}
-    unknown = sorted(set(data) - valid) if isinstance(data, dict) else ["(not an object)"]
-    if unknown:
-        raise LaunchError(f"cluster profile {path}: unknown key(s) {', '.join(unknown)}; "
-                          f"valid: {', '.join(sorted(valid))}")
-    return data
+    profiles = data.pop("profiles", {}) if isinstance(data, dict) else {}
+    _check_keys(data, f"cluster profile {path}")
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise LaunchError(f'cluster profile {path}: "profiles" must map names to objects of resources')
+    if name is None:
+        return data
+    if name not in profiles:
+        defined = ", ".join(sorted(profiles)) or 'none (add a "profiles" object)'
+        raise LaunchError(f"cluster profile {name!r} is not in {path}; defined: {defined}")
+    _check_keys(profiles[name], f"cluster profile {path}, profile {name!r}")
+    return {**data, **profiles[name]}
 
 
-def load_resources(flags: dict) -> Resources:
-    """Resources from flags (None = not given), then $TOOLKIT_<FIELD>, the profile, defaults."""
-    profile = _profile()
-    values = {}
+def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
+                   why: str = "") -> Resources:
+    """Resources from flags (None = not given), then $TOOLKIT_<FIELD>, the profile, defaults.
+
+    `profile` names an entry of the profile file's "profiles" (else $TOOLKIT_PROFILE, else only
+    its top level). `min_gpus` is what the job needs (1 when it will use CUDA, `why` says so): it
+    raises a profile's or the default GPU count, and an explicit --gpus/$TOOLKIT_GPUS below it is
+    refused, since the job would fail on the node."""
+    profile_values = _profile(profile)
+    values, explicit = {}, set()
     for f in dataclasses.fields(Resources):
         env = os.environ.get(f"TOOLKIT_{f.name.upper()}")
         if flags.get(f.name) is not None:
             values[f.name] = flags[f.name]
+            explicit.add(f.name)
         elif env is not None and f.name != "setup":
             try:
                 values[f.name] = type(f.default)(env)
             except ValueError:
                 raise LaunchError(f"$TOOLKIT_{f.name.upper()}={env!r} is not a valid "
                                   f"{type(f.default).__name__}") from None
-        elif f.name in profile:
-            values[f.name] = tuple(profile[f.name]) if f.name == "setup" else profile[f.name]
+            explicit.add(f.name)
+        elif f.name in profile_values:
+            values[f.name] = tuple(profile_values[f.name]) if f.name == "setup" else profile_values[f.name]
+    if "gpus" in explicit and values["gpus"] < min_gpus:
+        raise LaunchError(f"--gpus {values['gpus']} (or $TOOLKIT_GPUS) but {why}: ask for at least "
+                          f"{min_gpus} GPU, or run it on the CPU with device=cpu")
+    if "gpus" not in explicit:
+        values["gpus"] = max(values.get("gpus", 0), min_gpus)
     return Resources(**values)
+
+
+def describe(res: Resources, partition: str) -> str:
+    """One line: what the job will ask Slurm for."""
+    extra = "".join(f" {k}={getattr(res, k)}" for k in ("account", "qos", "constraint") if getattr(res, k))
+    return (f"partition={partition or '(cluster default)'} gpus={res.gpus} cpus={res.cpus} "
+            f"mem={res.mem_gb:g}G time={res.time_min}min{extra}")
 
 
 def _slurm(*args: str) -> str:
@@ -144,14 +185,22 @@ def check_cluster(res: Resources) -> str:
     return partition
 
 
-def check_shared(path: Path, allow_local: bool) -> None:
-    """Refuse a folder compute nodes cannot see (node-local /tmp and the like)."""
-    real = Path(path).expanduser().resolve()
-    local = [p for p in NODE_LOCAL if real == Path(p) or Path(p) in real.parents]
-    if local and not allow_local:
-        raise LaunchError(f"{real} is under {local[0]}, which compute nodes do not share; use a "
-                          f"folder on the shared filesystem (--runs-root / --cache-dir), or "
-                          f"--allow-local-runs-root on a single-node cluster")
+def check_shared(paths: dict[str, Path | None], allow_local: bool) -> None:
+    """Refuse folders compute nodes cannot see (node-local /tmp and the like), all in one error.
+
+    `paths` maps what a folder is for (e.g. "runs root (--runs-root)") to it; None is skipped."""
+    problems = []
+    for what, path in paths.items():
+        if path is None:
+            continue
+        real = Path(path).expanduser().resolve()
+        local = [p for p in NODE_LOCAL if real == Path(p) or Path(p) in real.parents]
+        if local:
+            problems.append(f"{what} {real} is under {local[0]}")
+    if problems and not allow_local:
+        raise LaunchError(f"{'; '.join(problems)}: compute nodes do not share "
+                          f"{'it' if len(problems) == 1 else 'these'}; use folders on the shared "
+                          f"filesystem, or --allow-local-runs-root on a single-node cluster")
 
 
 def job_states(job_ids: list[str]) -> dict[str, str]:

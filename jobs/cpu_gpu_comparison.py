@@ -1,7 +1,7 @@
-"""cpu_gpu_comparison: the same config for 50 steps on CPU and on GPU; a table of times (SPEC A).
+"""cpu_gpu_comparison: the same config for 50 steps on CPU and on GPU; a table of times (GPT-from-scratch course).
 
     python main.py cpu_gpu_comparison --preset smoke     # CPU only here: says so, still times it
-    python main.py cpu_gpu_comparison                    # SPEC A: gpt-nano, block 32, batch 256
+    python main.py cpu_gpu_comparison                    # the course's: gpt-nano, block 32, batch 256
 
 Each device trains in its own sub-run (<run dir>/cpu, <run dir>/cuda). `total_s` is the training
 time of all steps (evaluation excluded), `ms_per_step` and `tokens_per_s` are steady-state medians
@@ -23,10 +23,11 @@ from jobs.common import attempt_number, prepare, write_env
 from jobs.context import JobContext
 
 JOB = "cpu_gpu_comparison"
+USES_GPU = True   # on Slurm it asks for a GPU by default: the comparison needs one
 
 
 def spec_a() -> RunConfig:
-    """SPEC A: gpt-nano, block 32, batch 256, AdamW 5e-4, on WikiText-2 (valid split; BPE 8192)."""
+    """The GPT-from-scratch course: gpt-nano, block 32, batch 256, AdamW 5e-4, on WikiText-2 (valid split; BPE 8192)."""
     return RunConfig(name="cpu-gpu-nano", model=model_preset("gpt-nano", block_size=32, dropout=0.1),
                      data=DataConfig(dataset="wikitext2", tokenizer="bpe", bpe_vocab_size=8192,
                                      train_split="valid", val_split="test"),

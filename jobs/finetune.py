@@ -1,4 +1,4 @@
-"""finetune: learn "Where was X born?" -> place on birth_places_train.tsv (SPEC D, CS224n `finetune`).
+"""finetune: learn "Where was X born?" -> place on birth_places_train.tsv (CS224n birth places, `run.py finetune`).
 
     python main.py finetune --preset smoke                              # from scratch, < 1 min CPU
     python main.py finetune                                             # CS224n: 75 epochs from scratch

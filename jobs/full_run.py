@@ -1,4 +1,4 @@
-"""full_run: train, evaluate, plot the curves, sample. SPEC A's gpu_full_run and SPEC E's char model.
+"""full_run: train, evaluate, plot the curves, sample (a GPU full run; char models at six temperatures).
 
     python main.py full_run --preset smoke                        # < 1 min on a laptop CPU
     python main.py full_run                                       # default: char GPT, tiny shakespeare
@@ -22,10 +22,10 @@ from jobs.sample import load_run_model
 from reports.curves import write_run_plots
 
 JOB = "full_run"
-# SPEC E: the temperatures a character model is sampled at
+# the char-level GPT assignment: the temperatures a character model is sampled at
 CHAR_SAMPLES = SampleConfig(prompts=("\n",), temperatures=(1.5, 1.0, 0.8, 0.5, 0.1, 0.0001),
                             max_new_tokens=300)
-# SPEC A: four prefixes, 30 tokens, top-k 40
+# the GPT-from-scratch course: four prefixes, 30 tokens, top-k 40
 PREFIX_SAMPLES = SampleConfig(prompts=(" The best perks of living on the east",
                                        " It is a truth universally acknowledged",
                                        " The best way to learn", " According to the latest research"),
@@ -63,7 +63,7 @@ def shakespeare_char() -> RunConfig:
 
 
 def spec_a() -> RunConfig:
-    """SPEC A's defaults (gpt-nano, block 32, batch 256, 20k iters) on WikiText-2 with byte BPE.
+    """The GPT-from-scratch course's defaults (gpt-nano, block 32, batch 256, 20k iters) on WikiText-2 with byte BPE.
 
     WikiText-2's train.txt is not in the offline data folder; there, add
     `data.train_split=valid data.val_split=test` (or fetch it: `python data.py download wikitext2`).

@@ -36,7 +36,7 @@ from gpt import rundir
 from gpt.config import RunConfig
 from gpt.overrides import config_hash, from_dict, to_dict
 from jobs import JOBS
-from jobs.cluster import (JOBS_LOG, LaunchError, Resources, check_cluster, check_shared,
+from jobs.cluster import (JOBS_LOG, LaunchError, Resources, check_cluster, check_shared, describe,
                           load_resources, pending_runs, require_sbatch)
 from jobs.context import JobContext
 
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--allow-local-runs-root", action="store_true",
                    help="slurm: accept a runs root/cache under /tmp, /dev/shm... (single-node clusters)")
     g.add_argument("--print-run-dir", action="store_true", help="print the run dir(s) and exit")
+    g.add_argument("--profile", default=None, metavar="NAME",
+                   help='resources from "profiles": {NAME: {...}} of the cluster profile file '
+                        "(default: $TOOLKIT_PROFILE); flags still win")
     for flag, typ in _RESOURCE_FLAGS.items():
         g.add_argument(f"--{flag.replace('_', '-')}", type=typ, default=None, dest=flag)
 
@@ -152,6 +155,9 @@ class SubmittedRun(submitit.helpers.Checkpointable):
 
 def run_inline(task: Task, ctx: JobContext) -> int:
     """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm)."""
+    if rundir.is_complete(task.run_dir):   # e.g. a template resubmitted: say so, train nothing
+        print(f"[launch] already completed: {task.run_dir}", flush=True)
+        return 0
     stop = threading.Event()
     _attempt()
 
@@ -192,6 +198,30 @@ def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
     return 0
 
 
+def _gpu_reason(tasks: list[Task]) -> str:
+    """Why the tasks need a GPU ("" if they do not): device=cuda, or a job that always uses one."""
+    for t in tasks:
+        if t.cfg.device == "cuda":
+            return f"{t.cfg.name} uses device=cuda"
+        if getattr(importlib.import_module(JOBS[t.job]), "USES_GPU", False):
+            return f"{t.job} runs on the GPU"
+    return ""
+
+
+def resources_for(tasks: list[Task], args) -> Resources:
+    """Flags > $TOOLKIT_* > profile > what the tasks need (1 GPU when they use CUDA) > defaults."""
+    why = _gpu_reason(tasks)
+    return load_resources({k: getattr(args, k, None) for k in _RESOURCE_FLAGS},
+                          profile=getattr(args, "profile", None), min_gpus=1 if why else 0, why=why)
+
+
+def _announce(res: Resources, partition: str, tasks: list[Task], stream) -> None:
+    """The one line saying what will be asked of Slurm, before anything is submitted."""
+    why = _gpu_reason(tasks)
+    print(f"[launch] resources: {describe(res, partition)}" + (f" (GPU: {why})" if why and res.gpus else ""),
+          file=stream, flush=True)
+
+
 def _executor_params(res: Resources, partition: str, name: str, parallel: int | None) -> dict:
     params = {"job_name": name, "time": res.time_min,
               "cpus_per_task": res.cpus, "mem": f"{int(res.mem_gb * 1024)}MB",
@@ -209,17 +239,22 @@ def _executor_params(res: Resources, partition: str, name: str, parallel: int | 
 def submit_slurm(tasks: list[Task], ctx: JobContext, args, *, name: str, folder: Path,
                  parallel: int | None = None) -> list[str]:
     """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
-    res = load_resources({k: getattr(args, k, None) for k in _RESOURCE_FLAGS})
-    for path in (ctx.runs_root, ctx.cache_dir):
-        check_shared(path, args.allow_local_runs_root)
+    res = resources_for(tasks, args)
+    data_root = ctx.data_root or os.environ.get("DATA_ROOT")
+    check_shared({"runs root (--runs-root)": ctx.runs_root, "data cache (--cache-dir, $DATA_CACHE)":
+                  ctx.cache_dir, "data root (--data-root, $DATA_ROOT)": data_root and Path(data_root)},
+                 args.allow_local_runs_root)
     if args.dry_run:
         partition = check_cluster(res) if _has_sbatch() else res.partition
+        _announce(res, partition, tasks, sys.stderr)   # stdout: the script alone
         command = f"{sys.executable} -u -m submitit.core._submit {folder / '%j'}"
         params = _executor_params(res, partition, name, parallel)
         print(_make_sbatch_string(command=command, folder=folder / "%j",
                                   map_count=len(tasks) if len(tasks) > 1 else None, **params))
         return []
-    params = _executor_params(res, check_cluster(res), name, parallel)
+    partition = check_cluster(res)
+    _announce(res, partition, tasks, sys.stdout)
+    params = _executor_params(res, partition, name, parallel)
     executor = submitit.SlurmExecutor(folder=folder / "%j")
     executor.update_parameters(**params)
     ctx = _absolute(ctx)
@@ -250,7 +285,7 @@ def _wait(jobs) -> None:
 
 def run_local(tasks: list[Task], ctx: JobContext, args, parallel: int = 1) -> int:
     """submitit subprocesses on this machine, at most `parallel` at a time; waits for all."""
-    res = load_resources({k: getattr(args, k, None) for k in _RESOURCE_FLAGS})
+    res = resources_for(tasks, args)
     queue, running = list(tasks), []
     try:
         failed = _local_loop(queue, running, _absolute(ctx), res, parallel)

@@ -1,4 +1,4 @@
-"""pretrain: span-corruption pretraining on wiki.txt (SPEC D, CS224n `run.py pretrain`).
+"""pretrain: span-corruption pretraining on wiki.txt (CS224n birth places, `run.py pretrain`).
 
     python main.py pretrain --preset smoke                    # < 1 min on a laptop CPU
     python main.py pretrain                                   # CS224n: 4x8x256, block 128, 650 epochs

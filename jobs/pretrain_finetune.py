@@ -1,4 +1,4 @@
-"""pretrain_finetune: the whole SPEC D experiment in order, each stage skipping itself when done.
+"""pretrain_finetune: the whole CS224n birth-place experiment in order, each stage skipping itself when done.
 
     python main.py pretrain_finetune --preset smoke          # toy chain end to end, minutes on a CPU
     python main.py pretrain_finetune device=cuda             # CS224n settings (hours on a CPU)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.config import (ConfigError, DataConfig, OptimConfig, RunConfig, SampleConfig,
-                        TrainConfig, model_preset)
+                        TrainConfig, model_preset, preset_name)
 from gpt.overrides import apply_overrides
 from jobs import JOBS, ablations, grid, launch
 from jobs.cluster import LaunchError, pending_runs
@@ -48,7 +48,7 @@ class SweepRun:
 
 
 def ift6135_12() -> list[SweepRun]:
-    """SPEC B: LSTM vs GPT-1 on WikiText-2 (GPT-1 BPE), batch 16, 10 epochs, lr 1e-3, no dropout.
+    """IFT6135: LSTM vs GPT-1 on WikiText-2 (GPT-1 BPE), batch 16, 10 epochs, lr 1e-3, no dropout.
 
     The original froze OpenAI's GPT-1 embeddings: add `model.embeddings_file=embeddings.npz
     model.freeze_embeddings=true` (the file is not offline; learned embeddings otherwise)."""
@@ -155,7 +155,8 @@ def write_index(runs_root: Path, name: str, tasks: list[launch.Task], runs: list
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", choices=sorted(SWEEPS), help="which sweep")
+    p.add_argument("name", choices=sorted(SWEEPS), type=lambda name: preset_name(name, SWEEPS),
+                   help="which sweep (`-` and `_` are the same)")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="applied to every run; for grid: key=v1,v2 axes (scalars split on ',', "
                         "tuple fields on ';') and key=value fixed overrides")

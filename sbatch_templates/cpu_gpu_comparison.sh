@@ -1,12 +1,14 @@
 #!/bin/bash
 # cpu_gpu_comparison: the same model for 50 steps on CPU, then on the GPU; prints both times.
-# Submit from the repository root:
+# Submit from any folder (the log, <job name>-<job id>.out, lands there):
 #
 #   sbatch sbatch_templates/cpu_gpu_comparison.sh --preset smoke
 #
 # Arguments after the script go to `python main.py cpu_gpu_comparison` unchanged (quoted, never re-split).
 # Preemption and time limits: Slurm sends USR2 120 s before the end (--signal); the job saves at a
 # step boundary and requeues itself (--requeue); the next attempt resumes from checkpoints/last.pt.
+# Sizes: the defaults below suit one GPU node; flags given to sbatch before the script win, e.g. on a
+# small cluster:  sbatch --cpus-per-task=2 --mem=4G sbatch_templates/cpu_gpu_comparison.sh ...
 # Edit the header for your cluster:
 #SBATCH --job-name=cpu_gpu_comparison
 ##SBATCH --partition=<your partition>     # (remove one '#' to use) default: the cluster's default
@@ -17,7 +19,7 @@
 #SBATCH --cpus-per-task=4
 #SBATCH --mem=8G
 #SBATCH --time=0:30:00
-#SBATCH --output=slurm/%x-%j.out
+#SBATCH --output=%x-%j.out
 #SBATCH --open-mode=append
 #SBATCH --signal=USR2@120
 #SBATCH --requeue
@@ -31,4 +33,18 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; the
   conda activate slm-toolkit
 fi
 
-srun python -u main.py cpu_gpu_comparison "$@"
+# This repository: sbatch runs a copy of this file (from Slurm's spool), so ask Slurm where the
+# original lies; $TOOLKIT_REPO overrides. The job stays in the folder you submitted from, so
+# relative paths in the arguments (and ./runs) mean what they meant there.
+if [ -z "${TOOLKIT_REPO:-}" ]; then
+  script=$0
+  if [ -n "${SLURM_JOB_ID:-}" ]; then
+    script=$(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* Command=\([^ ]*\).*/\1/p')
+  fi
+  TOOLKIT_REPO=$(cd "$(dirname "$script")/.." && pwd)
+fi
+[ -f "$TOOLKIT_REPO/main.py" ] || { echo "no main.py in $TOOLKIT_REPO: set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
+export TOOLKIT_REPO
+[ -z "${SLURM_JOB_ID:-}" ] || echo "[template] job $SLURM_JOB_ID: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')"
+
+srun python -u "$TOOLKIT_REPO/main.py" cpu_gpu_comparison "$@"

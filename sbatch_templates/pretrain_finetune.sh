@@ -1,6 +1,6 @@
 #!/bin/bash
-# SPEC D as three Slurm jobs: pretrain -> finetune -> evaluate, chained with --dependency=afterok.
-# Run it with BASH on the login node, from the repository root; it submits the three jobs, each of
+# The CS224n birth-place experiment as three Slurm jobs: pretrain -> finetune -> evaluate, chained with --dependency=afterok.
+# Run it with BASH on the login node, from any folder; it submits the three jobs, each of
 # which runs this same file under sbatch for its one stage:
 #
 #   bash sbatch_templates/pretrain_finetune.sh                               # CS224n settings
@@ -13,6 +13,8 @@
 # before anything is submitted; pretrain is submitted held and released only once all three are in.
 # If pretrain fails, Slurm cancels finetune and evaluate (with DependencyParameters=kill_invalid_depend;
 # elsewhere they stay PENDING with reason DependencyNeverSatisfied: scancel them).
+# Sizes: the defaults below suit one GPU node; flags given to sbatch before the script win, e.g. on a
+# small cluster:  sbatch --cpus-per-task=2 --mem=4G sbatch_templates/pretrain_finetune.sh ...
 # Edit the header for your cluster (it applies to all three stages):
 #SBATCH --job-name=pretrain_finetune
 ##SBATCH --partition=<your partition>     # (remove one '#' to use) default: the cluster's default
@@ -23,7 +25,7 @@
 #SBATCH --cpus-per-task=4
 #SBATCH --mem=16G
 #SBATCH --time=4:00:00
-#SBATCH --output=slurm/%x-%j.out
+#SBATCH --output=%x-%j.out
 #SBATCH --open-mode=append
 #SBATCH --signal=USR2@120
 #SBATCH --requeue
@@ -40,9 +42,23 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; the
   conda activate slm-toolkit
 fi
 
+# This repository: sbatch runs a copy of this file (from Slurm's spool), so ask Slurm where the
+# original lies; $TOOLKIT_REPO overrides. The job stays in the folder you submitted from, so
+# relative paths in the arguments (and ./runs) mean what they meant there.
+if [ -z "${TOOLKIT_REPO:-}" ]; then
+  script=$0
+  if [ -n "${SLURM_JOB_ID:-}" ]; then
+    script=$(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* Command=\([^ ]*\).*/\1/p')
+  fi
+  TOOLKIT_REPO=$(cd "$(dirname "$script")/.." && pwd)
+fi
+[ -f "$TOOLKIT_REPO/main.py" ] || { echo "no main.py in $TOOLKIT_REPO: set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
+export TOOLKIT_REPO
+[ -z "${SLURM_JOB_ID:-}" ] || echo "[template] job $SLURM_JOB_ID: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')"
+
 if [ "${1:-}" = --stage ]; then          # inside a job: run the one stage it was given
   shift
-  srun python -u main.py "$@"
+  srun python -u "$TOOLKIT_REPO/main.py" "$@"
   exit
 fi
 
@@ -55,11 +71,11 @@ for arg in "$@"; do
   fi
 done
 pretrain=(pretrain --preset "$PRETRAIN_PRESET" "$@")
-pretrain_dir=$(python main.py "${pretrain[@]}" --print-run-dir)
+pretrain_dir=$(python "$TOOLKIT_REPO/main.py" "${pretrain[@]}" --print-run-dir)
 finetune=(finetune --preset "$FINETUNE_PRESET" "init_from=$pretrain_dir" "$@")
-finetune_dir=$(python main.py "${finetune[@]}" --print-run-dir)
+finetune_dir=$(python "$TOOLKIT_REPO/main.py" "${finetune[@]}" --print-run-dir)
 evaluate=(evaluate --preset "$EVALUATE_PRESET" "init_from=$finetune_dir" "$@")
-python main.py "${evaluate[@]}" --print-run-dir >/dev/null
+python "$TOOLKIT_REPO/main.py" "${evaluate[@]}" --print-run-dir >/dev/null
 
 submitted=()
 trap '[ ${#submitted[@]} -eq 0 ] || scancel "${submitted[@]}"; echo "submission failed: cancelled ${submitted[*]}" >&2' ERR

@@ -1,10 +1,13 @@
 #!/bin/bash
 # Check an allocation before a long run: which node, which GPU, and whether PyTorch can use it.
-# Exits 0 when torch sees a CUDA GPU, 1 otherwise. Submit from the repository root:
+# Exits 0 when torch sees a CUDA GPU, 1 otherwise. Submit from any folder (the log,
+# <job name>-<job id>.out, lands there):
 #
-#   sbatch sbatch_templates/test_allocation.sh && cat slurm/test_allocation-*.out
+#   sbatch sbatch_templates/test_allocation.sh && cat test_allocation-*.out
 #   sbatch --partition=long --gres=gpu:a100:1 sbatch_templates/test_allocation.sh
 #
+# Sizes: the defaults below suit one GPU node; flags given to sbatch before the script win, e.g. on a
+# small cluster:  sbatch --cpus-per-task=2 --mem=4G sbatch_templates/test_allocation.sh ...
 #SBATCH --job-name=test_allocation
 ##SBATCH --partition=<your partition>     # (remove one '#' to use) default: the cluster's default
 ##SBATCH --account=<your account>
@@ -14,7 +17,7 @@
 #SBATCH --cpus-per-task=1
 #SBATCH --mem=4G
 #SBATCH --time=0:05:00
-#SBATCH --output=slurm/%x-%j.out
+#SBATCH --output=%x-%j.out
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
 # The conda env of environment.yml, unless the submitting shell had a Python env active

@@ -60,9 +60,9 @@ def test_gpus_parsed_from_sinfo_gres():
 def test_node_local_folders_refused_unless_allowed(tmp_path):
     for path in ("/tmp/runs", "/dev/shm/x", "/var/tmp", "/run/user/0/runs"):
         with pytest.raises(LaunchError, match="compute nodes do not share"):
-            check_shared(Path(path), allow_local=False)
-        check_shared(Path(path), allow_local=True)
-    check_shared(Path.home() / "runs", allow_local=False)
+            check_shared({"runs root": Path(path)}, allow_local=False)
+        check_shared({"runs root": Path(path)}, allow_local=True)
+    check_shared({"runs root": Path.home() / "runs", "data root": None}, allow_local=False)
 
 
 @pytest.fixture
