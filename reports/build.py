@@ -6,9 +6,10 @@ Layout of the report folder:
     index.md  index.html           every figure and table below, captioned
     summary.md  summary.tex  summary.csv  memory.csv  comparison.csv  birthplace.csv
     reproduction.md/.tex/.csv      from <runs_root>/reproduce/*.json (`main.py reproduce`)
-    groups/<group>/ppl.png         runs overlaid against epochs and wall-clock, per sweep or job
+    groups/<group>/ppl.png         loss and perplexity of the runs overlaid against epochs and
+                                   wall-clock, per sweep or job
     memory.png  comparison.png  birthplace.png
-    runs/<job>__<run>/loss.png  ppl.png
+    runs/<job>__<run>/loss.png  ppl.png   each run also gets a run card (table) in index.md
     .report-state.json             fingerprints: unchanged outputs are reused, not redrawn
 """
 from __future__ import annotations
@@ -17,13 +18,13 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from reports import ablation, comparison, evals, memory, reproduction, samples, summary
+from reports import ablation, cards, comparison, evals, memory, reproduction, samples, summary
 from reports.curves import read_curves
 from reports.discover import discover, safe_name
 from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
 from reports.figures import Figure, save_figure
 from reports.groups import MAX_LEGEND_RUNS, group_curves
-from reports.labels import group_labels
+from reports.labels import figure_title, group_labels
 from reports.load import Run, load_run
 from reports.render import GroupPlotTask, RunPlotTask, draw_all
 from reports.state import ReportState, fingerprint
@@ -68,20 +69,21 @@ class Builder:
 
 
 def _run_section(b: Builder, run: Run) -> Section:
-    """Loss and perplexity figures and the samples table of one run."""
+    """The run card, loss and perplexity figures and the samples table of one run."""
     curves = read_curves(run.rows)
     folder = b.out_dir / "runs" / run.ref.key
     paths = [folder / "loss.png", folder / "ppl.png"]
-    fresh = b.state.is_fresh(paths, fingerprint(run.ref.title, dataclasses.asdict(curves)))
+    title = figure_title(run)
+    fresh = b.state.is_fresh(paths, fingerprint(title, dataclasses.asdict(curves)))
     if not fresh:
-        b.pending.append(RunPlotTask(curves, run.ref.title, folder))
+        b.pending.append(RunPlotTask(curves, title, folder))
     b.log(f"  {run.ref.job}/{run.ref.name}: {run.status}, {len(run.train)} train / {len(run.val)} val "
           f"rows{f', {len(run.warnings)} warning(s)' if run.warnings else ''}"
           f"{', plots reused' if fresh else ''}")
-    items = [TextItem(f"Status: {run.status}. Run dir: {run.ref.run_dir}"),
-             FigureItem(b.rel(paths[0]), f"Training and validation loss against steps: {run.ref.title}."),
+    items = [TextItem(f"Status: {run.status}. Run dir: {run.ref.run_dir}"), TableItem(cards.run_card(run)),
+             FigureItem(b.rel(paths[0]), f"Training and validation loss against steps: {title}."),
              FigureItem(b.rel(paths[1]), f"Training and validation perplexity against steps "
-                                         f"(log scale): {run.ref.title}.")]
+                                         f"(log scale): {title}.")]
     table = samples.run_samples_table(run)
     if table:
         items.append(TableItem(table))
@@ -89,19 +91,19 @@ def _run_section(b: Builder, run: Run) -> Section:
 
 
 def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
-    """Train and val perplexity of a group's runs against epochs and against wall-clock time."""
+    """Train and val loss and perplexity of a group's runs against epochs and wall-clock time."""
     labels = {key: label + ("" if run.completed else " (incomplete)")
               for (key, label), run in zip(group_labels(runs).items(), runs)}
     curves = {run.ref.key: group_curves(run) for run in runs}
     rel_path = f"groups/{safe_name(group)}/ppl.png"
-    digest = [labels, {key: [[f"{split}/{x}", xs.tolist(), ppl.tolist()] for (split, x), (xs, ppl) in c.items()]
+    digest = [labels, {key: [["/".join(k), xs.tolist(), ys.tolist()] for k, (xs, ys) in c.items()]
                        for key, c in curves.items()}]
     if not b.state.is_fresh([b.out_dir / rel_path], fingerprint(rel_path, digest)):
         b.pending.append(GroupPlotTask(group, curves, labels, b.out_dir / rel_path))
     note = ("" if len(runs) <= MAX_LEGEND_RUNS else
             f" Legend omitted: {len(runs)} runs are too many to tell apart; see the table.")
-    caption = (f"Perplexity of the {len(runs)} run(s) of {group} against epochs (left) and "
-               "training wall-clock time (right, summed over attempts): validation solid, train "
+    caption = (f"Loss (top) and perplexity (bottom) of the {len(runs)} run(s) of {group} against "
+               "epochs (left) and training wall-clock time (right, summed over attempts): validation solid, train "
                "dashed, both measured at each evaluation; runs are labelled by the config keys "
                f"that differ between them.{note}")
     return Section(f"Group {group}", [FigureItem(rel_path, caption)], level=3)
@@ -251,7 +253,7 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
     written, failures = draw_all(b.pending)
     b.state.wrote(*written)
     sections = [summary_section, _warnings_section(warnings + b.errors + failures, runs),
-                Section("Perplexity by group", []), *group_sections, *others,
+                Section("Loss and perplexity by group", []), *group_sections, *others,
                 Section("Runs", []), *run_sections]
     sections = [s for s in sections if s is not None]
     index = b.state.write_text(b.out_dir / "index.md", to_markdown_document(TITLE, sections))

@@ -1,4 +1,4 @@
-"""CPU vs GPU timing (SPEC A `cpu_gpu_comparison`): a table and a bar chart of ms per step.
+"""CPU vs GPU timing (the `cpu_gpu_comparison` job): a table and a bar chart of ms per step.
 
 Read from each run's comparison.json: {"steps", "rows": [{device, device_name, total_s,
 ms_per_step, tokens_per_s}], "speedup", "note"}.
@@ -21,7 +21,8 @@ def comparison_rows(runs: list[Run]) -> list[dict]:
         comparison = run.comparison or {}
         for device_row in comparison.get("rows") or []:
             if isinstance(device_row, dict):
-                rows.append({"run": run.ref.title, "exp": run.ref.exp, "steps": comparison.get("steps"),
+                rows.append({"run": run.ref.title, "name": run.cfg("name"), "exp": run.ref.exp,
+                             "steps": comparison.get("steps"),
                              "speedup": comparison.get("speedup"), "note": comparison.get("note", ""),
                              **device_row})
     return rows
@@ -44,9 +45,9 @@ def comparison_figure(rows: list[dict]) -> Figure | None:
     rows = [r for r in rows if isinstance(r.get("ms_per_step"), (int, float))]
     if not rows:
         return None
-    height_in = 1.2 + 0.4 * len(rows)
-    fig, (ax,) = new_figure(figsize_in=(7.5, height_in), left_in=2.6)
-    labels = [f"{r['run']}: {r.get('device', '?')}" for r in rows]
+    height_in = max(4.0, 1.2 + 0.4 * len(rows))   # a readable figure even for one or two bars
+    fig, (ax,) = new_figure(figsize_in=(8.0, height_in), left_in=2.6)
+    labels = [f"{r.get('name') or r['run']}: {r.get('device', '?')}" for r in rows]
     colors = ["C0" if r.get("device") == "cpu" else "C2" for r in rows]
     ax.barh(range(len(rows)), [r["ms_per_step"] for r in rows], color=colors, height=0.6)
     for i, row in enumerate(rows):

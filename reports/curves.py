@@ -118,8 +118,12 @@ def write_run_plots(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
     """Write loss.png and ppl.png for the run in `run_dir` into `out_dir` (default: the run dir).
 
     Train and validation curves against steps, perplexity on a log axis, titled with the run's
-    folder name. Returns the two paths.
+    config name. Returns the two paths.
     """
     run_dir = Path(run_dir)
     curves = read_curves(rundir.read_jsonl(run_dir / rundir.METRICS))
-    return RunPlotter().write(curves, run_dir.name, Path(out_dir) if out_dir else run_dir)
+    try:
+        title = rundir.read_json(run_dir / rundir.CONFIG).get("name") or run_dir.name
+    except (OSError, ValueError):
+        title = run_dir.name
+    return RunPlotter().write(curves, title, Path(out_dir) if out_dir else run_dir)

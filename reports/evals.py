@@ -54,10 +54,12 @@ def eval_figure(rows: list[dict]) -> Figure | None:
             best[variant] = max(best.get(variant, float("-inf")), row["accuracy"])
     if not best:
         return None
-    fig, (ax,) = new_figure(figsize_in=(6.0, 4.0))
+    fig, (ax,) = new_figure()
     variants = list(best)
     ax.bar(range(len(variants)), [best[v] for v in variants],
            color=["0.6" if v == BASELINE else "C0" for v in variants])
+    for i, v in enumerate(variants):   # a 0 % bar has no height: the number still shows
+        ax.annotate(f"{best[v]:.1f}%", (i, best[v]), ha="center", va="bottom", fontsize="small")
     ax.set_xticks(range(len(variants)), variants, fontsize="small")
     baseline = _baseline(rows)
     if baseline is not None:

@@ -1,6 +1,6 @@
-"""Perplexity curves of a group's runs overlaid (SPEC B): against epochs and against wall-clock.
+"""Loss and perplexity curves of a group's runs overlaid: against epochs and against wall-clock.
 
-Both panels take the train and validation perplexity measured at each evaluation (val rows),
+All four panels take the train and validation values measured at each evaluation (val rows),
 so the two curves of a run share x values; runs without evaluations fall back to the train
 rows. Colour = run (labelled by what differs between the runs), solid = validation, dashed =
 train. Wall-clock is `elapsed_s`, training time summed over attempts, so resumes leave no gap.
@@ -20,21 +20,25 @@ LEGEND_IN_PER_CHAR = 0.06  # width of one x-small legend character, to size the 
 X_AXES = {"epoch": "epoch", "elapsed_s": "training wall-clock time"}
 
 
-Curves = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]   # (split, x) -> (x values, ppl)
+METRICS = {"loss": "loss (nats/token)", "ppl": "perplexity (log scale)"}
+# (metric, split, x) -> (x values, metric values)
+Curves = dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]
 
 
 def group_curves(run: Run) -> Curves:
-    """{("val" | "train", "epoch" | "elapsed_s"): (x, ppl)}: finite points only, as arrays."""
+    """{("loss" | "ppl", "val" | "train", "epoch" | "elapsed_s"): (x, y)}: finite points only."""
     val = run.val
-    has_train_ppl = "train_ppl" in val and val["train_ppl"].notna().any()
-    sources = {"val": (val, "ppl"), "train": (val, "train_ppl") if has_train_ppl else (run.train, "ppl")}
     curves = {}
-    for split, (frame, column) in sources.items():
-        ppl = _column(frame, column)
-        for x in X_AXES:
-            xs = _column(frame, x)
-            keep = np.isfinite(xs) & np.isfinite(ppl) & (ppl > 0)
-            curves[split, x] = (xs[keep], ppl[keep])
+    for metric in METRICS:
+        train_col = f"train_{metric}"
+        has_train = train_col in val and val[train_col].notna().any()
+        sources = {"val": (val, metric), "train": (val, train_col) if has_train else (run.train, metric)}
+        for split, (frame, column) in sources.items():
+            ys = _column(frame, column)
+            for x in X_AXES:
+                xs = _column(frame, x)
+                keep = np.isfinite(xs) & np.isfinite(ys) & ((ys > 0) if metric == "ppl" else True)
+                curves[metric, split, x] = (xs[keep], ys[keep])
     return curves
 
 
@@ -51,37 +55,41 @@ def time_unit(seconds: float) -> tuple[str, float]:
     return ("min", 60.0) if seconds >= 600 else ("s", 1.0)
 
 
-def _plot_runs(ax, curves: dict[str, Curves], labels: dict[str, str], x: str, colors) -> None:
-    span = max((xs.max() for run in curves.values() for (_, axis), (xs, _) in run.items()
+def _plot_runs(ax, curves: dict[str, Curves], labels: dict[str, str], metric: str, x: str,
+               colors) -> None:
+    span = max((xs.max() for run in curves.values() for (_, _, axis), (xs, _) in run.items()
                 if axis == x and len(xs)), default=0.0)
     unit, scale = time_unit(span) if x == "elapsed_s" else ("", 1.0)
     for i, (key, run_curves) in enumerate(curves.items()):
         for split, style in (("val", "-"), ("train", "--")):
-            xs, ppl = run_curves[split, x]
-            ax.plot(xs / scale, ppl, style, color=colors[i % len(colors)], lw=1.2,
+            xs, ys = run_curves[metric, split, x]
+            ax.plot(xs / scale, ys, style, color=colors[i % len(colors)], lw=1.2,
                     marker="o" if len(xs) < 3 else "", ms=3,
                     label=labels[key] if split == "val" else "_nolegend_")
-    log_y(ax)
+    if metric == "ppl":
+        log_y(ax)
     pin_axis_labels(ax)
     ax.set_xlabel(f"{X_AXES[x]} ({unit})" if unit else X_AXES[x])
-    ax.set_ylabel("perplexity (log scale)")
+    ax.set_ylabel(METRICS[metric])
 
 
 def group_figure(title: str, curves: dict[str, Curves], labels: dict[str, str]) -> Figure:
-    """Train (dashed) and validation (solid) perplexity of every run against epochs (left) and
-    wall-clock time (right), one legend for both. `curves` maps run keys to `group_curves(run)`.
+    """Train (dashed) and validation (solid) loss (top) and perplexity (bottom) of every run
+    against epochs (left) and wall-clock time (right), one legend for all. `curves` maps run
+    keys to `group_curves(run)`.
     """
     show_legend = len(curves) <= MAX_LEGEND_RUNS
     legend_in = 0.6 + LEGEND_IN_PER_CHAR * max(map(len, labels.values()), default=0) if show_legend else 0.2
-    fig, axes = new_figure(ncols=2, figsize_in=(11.0 + legend_in, 4.5), right_in=legend_in)
+    fig, axes = new_figure(ncols=2, nrows=2, figsize_in=(11.0 + legend_in, 8.0), right_in=legend_in)
     colors = colormaps["tab10" if len(curves) <= 10 else "tab20"].colors
-    for ax, x in zip(axes, X_AXES):
-        _plot_runs(ax, curves, labels, x, colors)
-        set_title(ax, f"{title}: perplexity against {X_AXES[x]}")
+    panels = [(metric, x) for metric in METRICS for x in X_AXES]
+    for ax, (metric, x) in zip(axes, panels):
+        _plot_runs(ax, curves, labels, metric, x, colors)
+        set_title(ax, f"{title}: {'loss' if metric == 'loss' else 'perplexity'} against {X_AXES[x]}")
     if show_legend:
         style = [Line2D([], [], color="0.3", ls="-", label="validation"),
                  Line2D([], [], color="0.3", ls="--", label="train")]
-        handles, names = axes[-1].get_legend_handles_labels()
-        axes[-1].legend(handles + style, names + ["validation", "train"], loc="upper left",
+        handles, names = axes[1].get_legend_handles_labels()
+        axes[1].legend(handles + style, names + ["validation", "train"], loc="upper left",
                         bbox_to_anchor=(1.02, 1.0), fontsize="x-small", frameon=False)
     return fig

@@ -49,18 +49,32 @@ def _value(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def figure_title(run: Run) -> str:
+    """`job name` from the config (the folder's hash means nothing to a reader)."""
+    return f"{run.ref.job} {run.cfg('name') or run.ref.name}"
+
+
+def _init_part(run: Run, mixed: bool) -> list[str]:
+    """"pretrained" / "from scratch" when some runs of the group start from weights and some not."""
+    return ["pretrained" if run.cfg("init_from") else "from scratch"] if mixed else []
+
+
 def group_labels(runs: list[Run]) -> dict[str, str]:
     """{run key: label} built from the config keys that differ between `runs`, after `exp<N>`.
 
-    Runs without a config, or whose labels would collide, are labelled by their folder name.
+    Runs without a config, or whose labels would collide, are labelled by their folder name;
+    when some runs start from pretrained weights and others do not, labels say which first.
     """
     configured = [r for r in runs if r.config]
     keys = differing_keys([r.config for r in configured])
     flats = {r.ref.key: flatten(r.config) for r in configured}
+    mixed_init = len({bool(r.cfg("init_from")) for r in configured}) > 1
     labels = {}
     for run in runs:
         flat = flats.get(run.ref.key)
         parts = [f"{_short(k, keys)}={_value(flat[k])}" for k in keys] if flat else []
+        if mixed_init and flat:   # "pretrained epochs=1", not a bare "epochs=1" that hides why
+            parts = _init_part(run, mixed_init) + parts
         label = " ".join(parts) or run.ref.title
         labels[run.ref.key] = label if run.ref.exp is None else f"exp{run.ref.exp} {label}"
     counts: dict[str, int] = {}

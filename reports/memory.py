@@ -62,7 +62,7 @@ def memory_figure(runs: list[Run]) -> Figure | None:
     measured = [(name, mem) for name, mem in measured if mem["allocated"] is not None]
     if not measured:
         return None
-    fig, (ax,) = new_figure(figsize_in=(7.5, 1.2 + 0.35 * len(measured)), left_in=2.6)
+    fig, (ax,) = new_figure(figsize_in=(8.0, max(4.0, 1.2 + 0.35 * len(measured))), left_in=2.6)
     positions = range(len(measured))
     ax.barh([p + 0.2 for p in positions], [m["allocated"] for _, m in measured], height=0.4,
             label="allocated", color="C0")

@@ -1,7 +1,9 @@
-"""The results table (SPEC B): one row per run, sorted by architecture, layers, optimizer.
+"""The results table: one row per run, sorted by dataset, job, architecture, layers, optimizer.
 
-Best validation perplexity is the lowest over all evaluations (not the last one); the best run
-of each architecture is set in bold. Written as Markdown, LaTeX and CSV from one `Table`.
+Best validation perplexity is the lowest over all evaluations (not the last one); within each
+dataset, job and architecture with two runs or more, the best is set in bold (perplexities of
+different datasets or tasks are not comparable). Columns with no value at all (no experiment
+numbers, no GPU) are left out. Written as Markdown, LaTeX and CSV from one `Table`.
 """
 from __future__ import annotations
 
@@ -13,19 +15,23 @@ from reports.load import Run
 from reports.memory import steady_memory
 from reports.tables import MISSING, Table, fmt
 
-COLUMNS = ["exp", "run", "status", "arch", "layers", "optimizer", "lr", "weight decay", "params",
-           "best val ppl", "best epoch", "train ppl", "s/epoch", "tokens/s", "GPU MB"]
-FORMATS = {"exp": "d", "layers": "d", "lr": "g", "weight decay": "g", "best val ppl": ".2f",
-           "best epoch": ".3g", "train ppl": ".2f", "s/epoch": ".1f", "tokens/s": ",.0f", "GPU MB": ",.0f"}
+COLUMNS = ["exp", "run", "job", "dataset", "status", "arch", "layers", "optimizer", "lr", "weight decay",
+           "params", "best val ppl", "best epoch", "train ppl", "s/epoch", "tokens/s", "GPU MB"]
+# one format per kind of number: integers with separators, ratios with two decimals
+FORMATS = {"exp": "d", "layers": "d", "lr": "g", "weight decay": "g", "params": ",d",
+           "best val ppl": ".2f", "best epoch": ".2f", "train ppl": ".2f", "s/epoch": ".1f",
+           "tokens/s": ",.0f", "GPU MB": ",.0f"}
+OPTIONAL = ("exp", "GPU MB")   # left out when no run has a value
 BEST = "best val ppl"
-CAPTION = (
-    "Runs sorted by architecture, layers and optimizer. exp: experiment number; status: "
-    "incomplete = no summary.json yet (cut short or still running; its numbers so far); lr, "
-    "weight decay: optimizer settings; params: trainable parameters; best val ppl: lowest "
-    "validation perplexity over all evaluations, reached at best epoch; train ppl: training "
-    "perplexity measured at that evaluation; s/epoch: training wall-clock seconds per epoch; "
-    "tokens/s: median training throughput; GPU MB: steady-state allocated GPU memory (median "
-    "after warm-up). Bold: the lowest best val ppl of each architecture.")
+GROUP = ["dataset", "job", "arch"]   # bold compares runs within these only
+DESCRIPTIONS = {
+    "exp": "experiment number", "job": "the job that ran it", "dataset": "data.dataset",
+    "status": "incomplete = no summary.json yet (cut short or still running; its numbers so far)",
+    "lr": "learning rate", "params": "trainable parameters",
+    "best val ppl": "lowest validation perplexity over all evaluations, reached at best epoch",
+    "train ppl": "training perplexity measured at that evaluation",
+    "s/epoch": "training wall-clock seconds per epoch", "tokens/s": "median training throughput",
+    "GPU MB": "steady-state allocated GPU memory (median after warm-up)"}
 
 
 def _number(value) -> float | int | None:
@@ -88,7 +94,8 @@ def run_row(run: Run) -> dict:
     """The summary-table values of one run (raw numbers; None where unknown)."""
     best = _best_eval(run)
     return {
-        "exp": run.ref.exp, "run": run.ref.title, "status": run.status,
+        "exp": run.ref.exp, "run": run.ref.title, "job": run.ref.job,
+        "dataset": _text(run.cfg("data.dataset")), "status": run.status,
         "arch": _arch(run), "layers": _number(run.cfg("model.n_layer")),
         "optimizer": _text(run.cfg("optim.name")), "lr": _number(run.cfg("optim.lr")),
         "weight decay": _number(run.cfg("optim.weight_decay")),
@@ -100,13 +107,13 @@ def run_row(run: Run) -> dict:
 
 
 def _sort_key(row: dict) -> tuple:
-    """arch, layers, optimizer, exp, name; a missing value sorts after every present one."""
+    """dataset, job, arch, layers, optimizer, exp, name; a missing value sorts after every present one."""
     return tuple((row[c] is None, row[c] if row[c] is not None else 0)
-                 for c in ("arch", "layers", "optimizer", "exp", "run"))
+                 for c in ("dataset", "job", "arch", "layers", "optimizer", "exp", "run"))
 
 
 def summary_rows(runs: list[Run]) -> list[dict]:
-    """One dict per run, sorted by arch, layers, optimizer, then exp and name."""
+    """One dict per run, sorted by dataset, job, arch, layers, optimizer, then exp and name."""
     return sorted((run_row(run) for run in runs), key=_sort_key)
 
 
@@ -115,24 +122,26 @@ def summary_frame(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(summary_rows(runs), columns=COLUMNS)
 
 
-def best_per_arch(frame: pd.DataFrame) -> list[int]:
-    """Row positions holding the lowest best val ppl of each (known) architecture."""
-    rated = frame.dropna(subset=[BEST, "arch"])
-    return sorted(int(i) for i in rated.groupby("arch")[BEST].idxmin())
+def best_per_group(frame: pd.DataFrame) -> list[int]:
+    """Row positions holding the lowest best val ppl of each dataset, job and architecture that
+    has at least two rated runs (a lone run is not "best" of anything)."""
+    rated = frame.dropna(subset=[BEST, "arch"]).fillna({"dataset": "", "job": ""})  # old configs
+    groups = rated.groupby(GROUP)[BEST]
+    return sorted(int(i) for i, size in zip(groups.idxmin(), groups.size()) if size > 1)
 
 
-def _params(value) -> str:
-    number = _number(value)
-    if number is None:
-        return MISSING
-    return f"{number / 1e6:.2f}M" if number >= 1e5 else f"{number:,.0f}"
+def _caption(columns: list[str]) -> str:
+    described = "; ".join(f"{c}: {DESCRIPTIONS[c]}" for c in columns if c in DESCRIPTIONS)
+    return (f"Runs sorted by dataset, job, architecture, layers and optimizer. {described}. "
+            "Bold: the lowest best val ppl among runs of the same dataset, job and architecture "
+            "(perplexities of different datasets are not comparable).")
 
 
 def summary_table(runs: list[Run]) -> Table:
-    """The results table with display strings, bold best-per-architecture, raw values for CSV."""
+    """The results table with display strings, bold best per dataset/job/arch, raw values for CSV."""
     records = summary_rows(runs)
-    rows = [[_params(r[c]) if c == "params" else fmt(r[c], FORMATS.get(c, "s")) for c in COLUMNS]
-            for r in records]
-    best_col = COLUMNS.index(BEST)
-    bold = {(r, best_col) for r in best_per_arch(pd.DataFrame(records, columns=COLUMNS))}
-    return Table(list(COLUMNS), rows, CAPTION, bold, [[r[c] for c in COLUMNS] for r in records])
+    columns = [c for c in COLUMNS if c not in OPTIONAL or any(r[c] is not None for r in records)]
+    rows = [[fmt(r[c], FORMATS.get(c, "s")) for c in columns] for r in records]
+    best_col = columns.index(BEST)
+    bold = {(r, best_col) for r in best_per_group(pd.DataFrame(records, columns=COLUMNS))}
+    return Table(columns, rows, _caption(columns), bold, [[r[c] for c in columns] for r in records])

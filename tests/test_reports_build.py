@@ -144,9 +144,9 @@ def test_damaged_runs_are_warned_about_not_fatal(report):
     assert "broken/bad-22222222: metrics.jsonl: 1 unreadable line(s) skipped" in warnings
     assert "written twice (resumed run)" in warnings
     summary = (out / "summary.md").read_text()
-    assert "| noconfig-11111111 | incomplete | — |" in summary
+    assert "| noconfig-11111111 | broken | — | incomplete | — |" in summary
     # the baseline job has no training metrics: not a row; the name it shares gets its job
-    assert "london_baseline" not in summary and "| evaluate/birth-eeeeeeee | completed |" in summary
+    assert "london_baseline" not in summary and "| evaluate/birth-eeeeeeee | evaluate | — | completed |" in summary
 
 
 def test_html_escapes_text_and_markdown_escapes_pipes(report):
@@ -248,7 +248,7 @@ def test_odd_inputs_become_warnings(tmp_path):
     assert '"runs" should be a list' in warnings and "gone-12345678 not found" in warnings
     assert "entry without run_dir skipped: 'junk'" in warnings
     assert "job/old-12345678: config.json has keys this report does not know: optimizer" in warnings
-    assert "| old-12345678 | completed | gpt | 3 |" in (index.parent / "summary.md").read_text()
+    assert "| old-12345678 | job | — | completed | gpt | 3 |" in (index.parent / "summary.md").read_text()
 
 
 def test_a_figure_that_fails_is_a_warning(tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ RUNS = [
 
 def test_summary_columns_values_and_order():
     frame = summary.summary_frame(RUNS)
-    assert list(frame.columns) == ["exp", "run", "status", "arch", "layers", "optimizer", "lr",
+    assert list(frame.columns) == ["exp", "run", "job", "dataset", "status", "arch", "layers", "optimizer", "lr",
                                    "weight decay", "params", "best val ppl", "best epoch", "train ppl",
                                    "s/epoch", "tokens/s", "GPU MB"]
     assert list(frame["exp"]) == [5, 7, 1, 2, 9, 10]   # arch, then layers, then optimizer
@@ -54,16 +54,34 @@ def test_best_of_each_architecture_is_bold_in_markdown_and_latex():
     assert markdown.count("**") == 4
     assert r"\textbf{144.00}" in latex and r"\textbf{139.50}" in latex and latex.count(r"\textbf") == 2
     lines = markdown.splitlines()
-    assert "| 9 | lstm2 | completed | lstm | 2 | adamw |" in lines[6]
-    assert table.caption.startswith("Runs sorted by architecture") and "Bold" in table.caption
+    assert "| 9 | lstm2 | g | — | completed | lstm | 2 | adamw |" in lines[6]
+    assert table.caption.startswith("Runs sorted by dataset, job, architecture") and "Bold" in table.caption
+    assert "GPU MB" not in table.columns          # no run measured GPU memory: no empty column
     csv_lines = to_csv(table).splitlines()
-    assert csv_lines[1].startswith("5,gpt-adam,completed,gpt,1,adam,0.001,,2500000,144.0,2.0,129.6,10.0,")
+    assert csv_lines[1].startswith("5,gpt-adam,g,,completed,gpt,1,adam,0.001,,2500000,144.0,2.0,129.6,10.0,")
+
+
+def test_bold_compares_runs_of_one_dataset_and_job_only_and_empty_columns_go():
+    def on(run, dataset, job="full_run"):
+        run.config["data"] = {"dataset": dataset}
+        run.ref = RunRef(run.ref.run_dir, job, job, None)
+        return run
+    runs = [on(_run("shakespeare-a", "gpt", val_ppls=(9, 5)), "tinyshakespeare"),
+            on(_run("shakespeare-b", "gpt", val_ppls=(9, 6)), "tinyshakespeare"),
+            on(_run("wiki", "gpt", val_ppls=(90, 50)), "wikitext2"),           # alone: nothing to beat
+            on(_run("birth", "gpt", val_ppls=(3, 2)), "birth_places_finetune", "finetune")]
+    table = summary.summary_table(runs)
+    assert table.columns[:3] == ["run", "job", "dataset"]                    # no exp numbers: no exp column
+    bold_rows = {table.rows[r][0] for r, _ in table.bold}
+    assert bold_rows == {"shakespeare-a"}
+    assert [row[2] for row in table.rows] == ["birth_places_finetune", "tinyshakespeare", "tinyshakespeare", "wikitext2"]
+    assert {row[table.columns.index("params")] for row in table.rows} == {"2,500,000"}
 
 
 def test_runs_without_config_or_values_sort_last_and_show_a_dash():
     runs = RUNS + [_run("mystery", arch=None, val_ppls=(), done=False)]
     table = summary.summary_table(runs)
-    assert table.rows[-1][:5] == ["—", "mystery", "incomplete", "—", "—"]
+    assert table.rows[-1][:6] == ["—", "mystery", "g", "—", "incomplete", "—"]
     assert all((len(runs) - 1, c) not in table.bold for c in range(len(table.columns)))
 
 
@@ -108,10 +126,12 @@ def test_group_figure_axes_and_legend():
     runs = [RUNS[1], RUNS[4]]
     labels = group_labels(runs)
     fig = group_figure("b", {r.ref.key: group_curves(r) for r in runs}, labels)
-    by_epoch, by_time = fig.axes
+    loss_epoch, loss_time, by_epoch, by_time = fig.axes
     assert by_epoch.get_xlabel() == "epoch" and by_time.get_xlabel() == "training wall-clock time (s)"
-    assert all(ax.get_ylabel() == "perplexity (log scale)" and ax.get_yscale() == "log" for ax in fig.axes)
-    legend = [t.get_text() for t in by_time.get_legend().get_texts()]
+    assert all(ax.get_ylabel() == "perplexity (log scale)" and ax.get_yscale() == "log" for ax in (by_epoch, by_time))
+    assert all(ax.get_ylabel() == "loss (nats/token)" and ax.get_yscale() == "linear" for ax in (loss_epoch, loss_time))
+    assert "loss against epoch" in loss_epoch.get_title()
+    legend = [t.get_text() for t in loss_time.get_legend().get_texts()]
     assert legend == ["exp2 optim=adamw", "exp1 optim=adam", "validation", "train"]
     assert len(by_epoch.get_lines()) == 4   # train and val per run
     val_line = by_epoch.get_lines()[0]
