@@ -64,7 +64,8 @@ def eval_figure(rows: list[dict]) -> Figure | None:
     baseline = _baseline(rows)
     if baseline is not None:
         ax.axhline(baseline, color="C3", ls="--", label=f"london baseline ({baseline:.1f}%)")
-        ax.legend(loc="upper left", fontsize="small")
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_ylim(0, max([*best.values(), baseline or 0, 1.0]) * 1.25)   # room for labels and legend
     ax.set_xlabel("variant")
     ax.set_ylabel("dev accuracy (%)")
     set_title(ax, "Birth-place prediction accuracy")

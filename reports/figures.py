@@ -56,9 +56,9 @@ def set_title(ax: Axes, title: str) -> None:
 
 
 def log_y(ax: Axes) -> None:
-    """Log y axis labelled 1, 2, 5, 10, 20... in plain numbers (no mathtext, no minor labels)."""
+    """Log y axis labelled 1, 2, 3, 5, 10, 20... in plain numbers (no mathtext, no minor labels)."""
     ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
 

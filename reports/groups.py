@@ -79,7 +79,8 @@ def group_figure(title: str, curves: dict[str, Curves], labels: dict[str, str]) 
     keys to `group_curves(run)`.
     """
     show_legend = len(curves) <= MAX_LEGEND_RUNS
-    legend_in = 0.6 + LEGEND_IN_PER_CHAR * max(map(len, labels.values()), default=0) if show_legend else 0.2
+    # "validation" is in the legend too: the margin fits the longest of all entries
+    legend_in = 0.6 + LEGEND_IN_PER_CHAR * max(map(len, [*labels.values(), "validation"])) if show_legend else 0.2
     fig, axes = new_figure(ncols=2, nrows=2, figsize_in=(11.0 + legend_in, 8.0), right_in=legend_in)
     colors = colormaps["tab10" if len(curves) <= 10 else "tab20"].colors
     panels = [(metric, x) for metric in METRICS for x in X_AXES]

@@ -75,7 +75,7 @@ def group_labels(runs: list[Run]) -> dict[str, str]:
         parts = [f"{_short(k, keys)}={_value(flat[k])}" for k in keys] if flat else []
         if mixed_init and flat:   # "pretrained epochs=1", not a bare "epochs=1" that hides why
             parts = _init_part(run, mixed_init) + parts
-        label = " ".join(parts) or run.ref.title
+        label = " ".join(parts) or run.cfg("name") or run.ref.title
         labels[run.ref.key] = label if run.ref.exp is None else f"exp{run.ref.exp} {label}"
     counts: dict[str, int] = {}
     for label in labels.values():
