@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import importlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpt import rundir
+from jobs import JOBS
 
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
 JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
@@ -127,6 +129,30 @@ def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
     if "gpus" not in explicit:
         values["gpus"] = max(values.get("gpus", 0), min_gpus)
     return Resources(**values)
+
+
+def gpu_reason(tasks: list) -> str:
+    """Why tasks (with .job, .cfg) need a GPU, "" if they do not: device=cuda, or a job module
+    that says `USES_GPU = True` (one that always runs on the GPU)."""
+    for t in tasks:
+        if t.cfg.device == "cuda":
+            return f"{t.cfg.name} uses device=cuda"
+        if getattr(importlib.import_module(JOBS[t.job]), "USES_GPU", False):
+            return f"{t.job} runs on the GPU"
+    return ""
+
+
+def resources_for(tasks: list, flags: dict, profile: str | None) -> Resources:
+    """Flags > $TOOLKIT_* > profile > what the tasks need (1 GPU when they use CUDA) > defaults."""
+    why = gpu_reason(tasks)
+    return load_resources(flags, profile=profile, min_gpus=1 if why else 0, why=why)
+
+
+def announce(res: Resources, partition: str, tasks: list, stream) -> None:
+    """The one line saying what will be asked of Slurm, printed before anything is submitted."""
+    why = gpu_reason(tasks)
+    print(f"[launch] resources: {describe(res, partition)}" + (f" (GPU: {why})" if why and res.gpus else ""),
+          file=stream, flush=True)
 
 
 def describe(res: Resources, partition: str) -> str:

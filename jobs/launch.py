@@ -36,8 +36,8 @@ from gpt import rundir
 from gpt.config import RunConfig
 from gpt.overrides import config_hash, from_dict, to_dict
 from jobs import JOBS
-from jobs.cluster import (JOBS_LOG, LaunchError, Resources, check_cluster, check_shared, describe,
-                          load_resources, pending_runs, require_sbatch)
+from jobs.cluster import (JOBS_LOG, LaunchError, Resources, announce, check_cluster, check_shared,
+                          pending_runs, require_sbatch, resources_for)
 from jobs.context import JobContext
 
 EXECUTORS = ("inline", "local", "slurm")
@@ -198,30 +198,6 @@ def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
     return 0
 
 
-def _gpu_reason(tasks: list[Task]) -> str:
-    """Why the tasks need a GPU ("" if they do not): device=cuda, or a job that always uses one."""
-    for t in tasks:
-        if t.cfg.device == "cuda":
-            return f"{t.cfg.name} uses device=cuda"
-        if getattr(importlib.import_module(JOBS[t.job]), "USES_GPU", False):
-            return f"{t.job} runs on the GPU"
-    return ""
-
-
-def resources_for(tasks: list[Task], args) -> Resources:
-    """Flags > $TOOLKIT_* > profile > what the tasks need (1 GPU when they use CUDA) > defaults."""
-    why = _gpu_reason(tasks)
-    return load_resources({k: getattr(args, k, None) for k in _RESOURCE_FLAGS},
-                          profile=getattr(args, "profile", None), min_gpus=1 if why else 0, why=why)
-
-
-def _announce(res: Resources, partition: str, tasks: list[Task], stream) -> None:
-    """The one line saying what will be asked of Slurm, before anything is submitted."""
-    why = _gpu_reason(tasks)
-    print(f"[launch] resources: {describe(res, partition)}" + (f" (GPU: {why})" if why and res.gpus else ""),
-          file=stream, flush=True)
-
-
 def _executor_params(res: Resources, partition: str, name: str, parallel: int | None) -> dict:
     params = {"job_name": name, "time": res.time_min,
               "cpus_per_task": res.cpus, "mem": f"{int(res.mem_gb * 1024)}MB",
@@ -239,21 +215,21 @@ def _executor_params(res: Resources, partition: str, name: str, parallel: int | 
 def submit_slurm(tasks: list[Task], ctx: JobContext, args, *, name: str, folder: Path,
                  parallel: int | None = None) -> list[str]:
     """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
-    res = resources_for(tasks, args)
+    res = resources_for(tasks, {k: getattr(args, k, None) for k in _RESOURCE_FLAGS}, args.profile)
     data_root = ctx.data_root or os.environ.get("DATA_ROOT")
     check_shared({"runs root (--runs-root)": ctx.runs_root, "data cache (--cache-dir, $DATA_CACHE)":
                   ctx.cache_dir, "data root (--data-root, $DATA_ROOT)": data_root and Path(data_root)},
                  args.allow_local_runs_root)
     if args.dry_run:
         partition = check_cluster(res) if _has_sbatch() else res.partition
-        _announce(res, partition, tasks, sys.stderr)   # stdout: the script alone
+        announce(res, partition, tasks, sys.stderr)   # stdout: the script alone
         command = f"{sys.executable} -u -m submitit.core._submit {folder / '%j'}"
         params = _executor_params(res, partition, name, parallel)
         print(_make_sbatch_string(command=command, folder=folder / "%j",
                                   map_count=len(tasks) if len(tasks) > 1 else None, **params))
         return []
     partition = check_cluster(res)
-    _announce(res, partition, tasks, sys.stdout)
+    announce(res, partition, tasks, sys.stdout)
     params = _executor_params(res, partition, name, parallel)
     executor = submitit.SlurmExecutor(folder=folder / "%j")
     executor.update_parameters(**params)
@@ -285,7 +261,7 @@ def _wait(jobs) -> None:
 
 def run_local(tasks: list[Task], ctx: JobContext, args, parallel: int = 1) -> int:
     """submitit subprocesses on this machine, at most `parallel` at a time; waits for all."""
-    res = resources_for(tasks, args)
+    res = resources_for(tasks, {k: getattr(args, k, None) for k in _RESOURCE_FLAGS}, args.profile)
     queue, running = list(tasks), []
     try:
         failed = _local_loop(queue, running, _absolute(ctx), res, parallel)

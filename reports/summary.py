@@ -13,7 +13,7 @@ import pandas as pd
 
 from reports.load import Run
 from reports.memory import steady_memory
-from reports.tables import MISSING, Table, fmt
+from reports.tables import Table, fmt
 
 COLUMNS = ["exp", "run", "job", "dataset", "status", "arch", "layers", "optimizer", "lr", "weight decay",
            "params", "best val ppl", "best epoch", "train ppl", "s/epoch", "tokens/s", "GPU MB"]

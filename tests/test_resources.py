@@ -11,7 +11,7 @@ import pytest
 
 from gpt.overrides import apply_overrides
 from jobs import launch
-from jobs.cluster import LaunchError, check_shared, describe, load_resources
+from jobs.cluster import LaunchError, Resources, check_shared, describe, load_resources, resources_for
 from jobs.context import JobContext
 from jobs.full_run import smoke
 
@@ -35,24 +35,29 @@ def _args(**flags) -> argparse.Namespace:
     return parser.parse_args([item for k, v in flags.items() for item in (f"--{k.replace('_', '-')}", str(v))])
 
 
+def _resources(tasks, args) -> Resources:
+    """What the launcher resolves for these tasks and parsed flags."""
+    return resources_for(tasks, {k: getattr(args, k) for k in launch._RESOURCE_FLAGS}, args.profile)
+
+
 def _tasks(tmp_path, *overrides: str) -> list[launch.Task]:
     return launch.make_tasks("full_run", [apply_overrides(smoke(), list(overrides))], tmp_path / "runs")
 
 
 def test_cuda_job_asks_for_a_gpu_cpu_job_does_not(tmp_path, profile):
-    assert launch.resources_for(_tasks(tmp_path, "device=cuda"), _args()).gpus == 1
-    assert launch.resources_for(_tasks(tmp_path), _args()).gpus == 0
-    assert launch.resources_for(_tasks(tmp_path, "device=cpu"), _args(gpus=2)).gpus == 2
+    assert _resources(_tasks(tmp_path, "device=cuda"), _args()).gpus == 1
+    assert _resources(_tasks(tmp_path), _args()).gpus == 0
+    assert _resources(_tasks(tmp_path, "device=cpu"), _args(gpus=2)).gpus == 2
     cmp = launch.make_tasks("cpu_gpu_comparison", [smoke()], tmp_path / "runs")
-    assert launch.resources_for(cmp, _args()).gpus == 1      # the job itself needs one
+    assert _resources(cmp, _args()).gpus == 1      # the job itself needs one
 
 
 def test_explicit_zero_gpus_for_a_cuda_job_is_refused(tmp_path, profile, monkeypatch):
     with pytest.raises(LaunchError, match="--gpus 0 .* uses device=cuda: ask for at least 1 GPU"):
-        launch.resources_for(_tasks(tmp_path, "device=cuda"), _args(gpus=0))
+        _resources(_tasks(tmp_path, "device=cuda"), _args(gpus=0))
     monkeypatch.setenv("TOOLKIT_GPUS", "0")
     with pytest.raises(LaunchError, match="device=cpu"):
-        launch.resources_for(_tasks(tmp_path, "device=cuda"), _args())
+        _resources(_tasks(tmp_path, "device=cuda"), _args())
 
 
 def test_named_profile_overlays_the_top_level_and_flags_still_win(profile, monkeypatch):

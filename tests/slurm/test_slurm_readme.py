@@ -2,7 +2,6 @@
 is (bash -e) on the CI Slurm, with the environment its setup block exports."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
