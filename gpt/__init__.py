@@ -3,13 +3,15 @@ from __future__ import annotations
 
 
 def build_model(model_cfg):
-    """GPT or LSTM from a model config (told apart by `arch`); the trainer never branches on it.
+    """GPT, LSTM or GPT classifier from a model config (told apart by `arch`); the trainer never
+    branches on it. Hugging Face classifiers (model.source=hf:...) are built by jobs/classify.py.
 
     Pretrained embeddings (model.embeddings_file), freezing and the padding id are applied here.
     """
+    from gpt.classifier import GPTClassifier
     from gpt.embeddings import apply_embeddings
     from gpt.lstm import LSTMLM
     from gpt.model import GPT
-    model = {"gpt": GPT, "lstm": LSTMLM}[model_cfg.arch](model_cfg)
+    model = {"gpt": GPT, "lstm": LSTMLM, "classifier": GPTClassifier}[model_cfg.arch](model_cfg)
     apply_embeddings(model, model_cfg)
     return model

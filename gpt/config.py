@@ -186,7 +186,45 @@ class LSTMConfig:
         return None
 
 
-ModelConfig = GPTConfig | LSTMConfig
+@dataclass(frozen=True, kw_only=True)
+class ClassifierConfig:
+    """Sequence classifier (seed 002 §3): a backbone encodes `block_size` tokens, a head picks a class.
+
+    source="gpt": our GPT (`backbone`, or the model of `init_from`'s run) pooled at the last real
+    token or by a masked mean; source="hf:NAME" (e.g. hf:roberta-base, or hf:/path/to/folder): a
+    Hugging Face encoder with its own classification head, built by jobs/classify.py (optional
+    `transformers`). `n_classes=0` means "from the data's labels", like vocab_size.
+    """
+
+    arch: str = "classifier"
+    source: str = "gpt"
+    n_classes: int = 0
+    block_size: int = 64          # tokens per example: longer texts are truncated, shorter padded
+    pooling: str = "last"         # gpt source: "last" (last non-pad token) | "mean" (over real tokens)
+    vocab_size: int = 0           # gpt source: 0 = from the tokenizer
+    backbone: GPTConfig = field(default_factory=lambda: GPTConfig(n_layer=2, n_head=2, n_embd=64))
+
+    def __post_init__(self) -> None:
+        _check_choice("model.arch", self.arch, ("classifier",))
+        _check_choice("model.pooling", self.pooling, ("last", "mean"))
+        if self.source != "gpt" and not (self.source.startswith("hf:") and len(self.source) > 3):
+            raise ConfigError(f"model.source={self.source!r} is not valid; use gpt, or hf:NAME "
+                              "(a Hugging Face model name or folder, e.g. hf:roberta-base)")
+        _check_positive("model", block_size=self.block_size)
+        if self.n_classes < 0 or self.n_classes == 1:
+            raise ConfigError(f"model.n_classes={self.n_classes} must be 0 (from the data) or >= 2")
+        if self.source == "gpt" and self.backbone.pos_embedding == "learned" \
+                and self.block_size > self.backbone.block_size:
+            raise ConfigError(f"model.block_size={self.block_size} exceeds model.backbone.block_size="
+                              f"{self.backbone.block_size}; lower model.block_size")
+
+    @property
+    def hf_name(self) -> str:
+        """The Hugging Face model name or folder ("" for the gpt source)."""
+        return self.source[3:] if self.source.startswith("hf:") else ""
+
+
+ModelConfig = GPTConfig | LSTMConfig | ClassifierConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,6 +241,9 @@ class DataConfig:
     # ASCII, the empty last line of wiki.txt kept as a document, test prompts keep their
     # newline); "clean" keeps every character and drops empty lines
     text_fidelity: str = added("original")
+    test_split: str = "test"      # labelled data (classify): the split scored once, by best.pt
+    text_column: str = "text"     # labelled data from `datasets.load_from_disk`: its columns
+    label_column: str = "label"
 
     def __post_init__(self) -> None:
         _check_choice("data.tokenizer", self.tokenizer, ("char", "word", "bpe", "gpt1", "gpt2"))
@@ -214,7 +255,7 @@ class DataConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimConfig:
-    name: str = "adamw"           # adamw | adam | sgd | momentum (sgd with momentum)
+    name: str = "adamw"           # adamw | adam | adagrad | sgd | momentum (sgd with momentum)
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.95)
     weight_decay: float = 0.1
@@ -230,7 +271,7 @@ class OptimConfig:
     final_tokens: int = added(0)   # mingpt only: tokens at which the cosine reaches its floor
 
     def __post_init__(self) -> None:
-        _check_choice("optim.name", self.name, ("adamw", "adam", "sgd", "momentum"))
+        _check_choice("optim.name", self.name, ("adamw", "adam", "adagrad", "sgd", "momentum"))
         _check_choice("optim.schedule", self.schedule, ("constant", "cosine", "mingpt"))
         _check_choice("optim.decay_scope", self.decay_scope, ("matrices", "all"))
         if self.schedule == "mingpt" and not 0 <= self.warmup_tokens < self.final_tokens:
@@ -264,6 +305,7 @@ class TrainConfig:
     # token: mean NLL over all real tokens; sequence: mean over each sequence's real tokens,
     # then over the batch (IFT6135 A2); perplexity is exp of the same mean
     loss_reduction: str = added("token")
+    select_by: str = "val_loss"   # which evaluation is best.pt: lowest val_loss | highest val_accuracy
 
     def __post_init__(self) -> None:
         _check_positive("train", max_iters=self.max_iters, batch_size=self.batch_size,
@@ -273,6 +315,7 @@ class TrainConfig:
             raise ConfigError("train.epochs, eval_iters and checkpoint_interval must be >= 0")
         _check_choice("train.progress", self.progress, ("auto", "bar", "lines", "off"))
         _check_choice("train.loss_reduction", self.loss_reduction, ("token", "sequence"))
+        _check_choice("train.select_by", self.select_by, ("val_loss", "val_accuracy"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,6 +36,8 @@ def make_optimizer(model: torch.nn.Module, cfg: OptimConfig, device_type: str) -
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, fused=device_type == "cuda")
     if cfg.name == "adam":
         return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, fused=device_type == "cuda")
+    if cfg.name == "adagrad":   # torch defaults (eps 1e-10, no lr decay), as torch.optim users get
+        return torch.optim.Adagrad(groups, lr=cfg.lr)
     momentum = cfg.momentum if cfg.name == "momentum" else 0.0
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=momentum)
 

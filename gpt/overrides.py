@@ -14,10 +14,10 @@ import json
 import typing
 from typing import Any
 
-from gpt.config import (MODEL_PRESETS, ConfigError, GPTConfig, LSTMConfig, RunConfig,
-                        model_preset, preset_name)
+from gpt.config import (MODEL_PRESETS, ClassifierConfig, ConfigError, GPTConfig, LSTMConfig,
+                        RunConfig, model_preset, preset_name)
 
-_MODEL_CLASSES = {"gpt": GPTConfig, "lstm": LSTMConfig}
+_MODEL_CLASSES = {"gpt": GPTConfig, "lstm": LSTMConfig, "classifier": ClassifierConfig}
 
 
 def _field_types(cls) -> dict[str, Any]:

@@ -59,23 +59,32 @@ def batch_loss(model, x, y, mask, reduction: str = "token"):
 
 @torch.no_grad()
 def evaluate(model, batches: Batches, split: str, batch_size: int, max_batches: int,
-             device: torch.device, autocast, reduction: str = "token") -> float:
-    """Mean NLL over `split`, token-weighted ("token") or sequence-weighted ("sequence")."""
+             device: torch.device, autocast, reduction: str = "token") -> dict:
+    """{"loss": mean NLL, "accuracy": top-1 accuracy} over the counted targets of `split`.
+
+    The loss is token-weighted ("token") or sequence-weighted ("sequence", train.loss_reduction).
+    A mask shaped like the targets says which count (language models: perplexity = exp(loss),
+    accuracy = next-token accuracy); otherwise every target counts once (a classifier's mask
+    marks its input tokens, its targets are one label per sequence).
+    """
     model.eval()
-    total_nll, total_tokens = 0.0, 0.0
+    total_nll, total_loss_weight, total_correct, total_count = 0.0, 0.0, 0.0, 0.0
     for x, y, mask in batches.eval_batches(split, batch_size, max_batches):
         x, y = x.to(device), y.to(device)
         mask = mask.to(device) if mask is not None else None
         with autocast():
-            loss = batch_loss(model, x, y, mask, reduction)
-        if reduction == "sequence":
-            tokens = float(y.size(0))
-        else:
-            tokens = float(mask.sum()) if mask is not None else float(y.numel())
-        total_nll += float(loss) * tokens
-        total_tokens += tokens
+            logits, loss = model(x, y, mask)
+            if reduction == "sequence":
+                loss = lm_loss(logits, y, mask, reduction)
+        weight = mask if mask is not None and mask.shape == y.shape else torch.ones(y.shape, device=device)
+        count = float(weight.sum())
+        loss_weight = float(y.size(0)) if reduction == "sequence" else count
+        total_nll += float(loss) * loss_weight
+        total_loss_weight += loss_weight
+        total_correct += float(((logits.argmax(-1) == y).float() * weight).sum())
+        total_count += count
     model.train()
-    return total_nll / max(total_tokens, 1.0)
+    return {"loss": total_nll / max(total_loss_weight, 1.0), "accuracy": total_correct / max(total_count, 1.0)}
 
 
 def _gpu_memory(device: torch.device) -> dict:
@@ -104,16 +113,20 @@ class _State:
         ckpt = ckpt or {}
         self.step = int(ckpt.get("step", 0))
         self.best_val_loss = float(ckpt.get("best_val_loss", math.inf))
+        self.best_val_accuracy = float(ckpt.get("best_val_accuracy", -math.inf))
         self.best_step = int(ckpt.get("best_step", -1))
         self.elapsed_s = float(ckpt.get("elapsed_s", 0.0))
 
     def as_dict(self) -> dict:
         return {"step": self.step, "best_val_loss": self.best_val_loss,
+                "best_val_accuracy": self.best_val_accuracy,
                 "best_step": self.best_step, "elapsed_s": self.elapsed_s}
 
 
 def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event | None = None,
-          attempt: int = 0) -> dict:
+          attempt: int = 0, model: torch.nn.Module | None = None) -> dict:
+    """Train (or resume, or return the finished summary). `model`: one the caller built and
+    initialised (a Hugging Face classifier, a backbone from cfg.init_from); default build_model."""
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):
         return read_json(run_dir / rundir.SUMMARY)
@@ -123,13 +136,14 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model).to(device)
+    caller_built = model is not None
+    model = (model if caller_built else build_model(cfg.model)).to(device)
     optimizer = make_optimizer(model, cfg.optim, device.type)
     ckpt = load_checkpoint(run_dir / rundir.LAST, device) if (run_dir / rundir.LAST).exists() else None
     if ckpt is not None:
         load_model_state(model, ckpt["model"], run_dir / rundir.LAST)
         optimizer.load_state_dict(ckpt["optimizer"])
-    elif cfg.init_from:
+    elif cfg.init_from and not caller_built:
         _init_from(model, run_dir, cfg.init_from)
     loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt)
     return loop.run(stop)
@@ -242,12 +256,18 @@ class _Loop:
         args = (t.batch_size, t.eval_iters, self.device, self.autocast, t.loss_reduction)
         val = evaluate(self.model, self.batches, "val", *args)
         train = evaluate(self.model, self.batches, "train", *args)
-        self.log("val", epoch=self.epoch(), loss=val, ppl=math.exp(min(val, 50)), train_loss=train,
-                 train_ppl=math.exp(min(train, 50)), elapsed_s=s.elapsed_s)
-        self.progress.note(f"step {s.step}: val loss {val:.4f} (ppl {math.exp(min(val, 50)):.2f}), "
-                           f"train loss {train:.4f}")
-        if val < s.best_val_loss:
-            s.best_val_loss, s.best_step = val, s.step
+        self.log("val", epoch=self.epoch(), loss=val["loss"], ppl=math.exp(min(val["loss"], 50)),
+                 accuracy=val["accuracy"], train_loss=train["loss"],
+                 train_ppl=math.exp(min(train["loss"], 50)), train_accuracy=train["accuracy"],
+                 elapsed_s=s.elapsed_s)
+        self.progress.note(f"step {s.step}: val loss {val['loss']:.4f} (ppl {math.exp(min(val['loss'], 50)):.2f}, "
+                           f"accuracy {val['accuracy']:.4f}), train loss {train['loss']:.4f}")
+        if t.select_by == "val_accuracy":
+            better = val["accuracy"] > s.best_val_accuracy     # ties keep the earlier checkpoint
+        else:
+            better = val["loss"] < s.best_val_loss
+        if better:
+            s.best_val_loss, s.best_val_accuracy, s.best_step = val["loss"], val["accuracy"], s.step
             save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
 
     def _checkpoint(self) -> dict:
@@ -276,7 +296,9 @@ class _Loop:
             "status": "completed", "name": self.cfg.name, "steps": s.step, "epochs": self.epoch(),
             "best_val_loss": s.best_val_loss, "best_val_ppl": math.exp(min(s.best_val_loss, 50)),
             "best_step": s.best_step, "best_epoch": s.best_step / self.per_epoch,
-            "best_train_ppl": best.get("train_ppl"),
+            "best_train_ppl": best.get("train_ppl"), "select_by": self.cfg.train.select_by,
+            "best_val_accuracy": best.get("accuracy"), "best_train_accuracy": best.get("train_accuracy"),
+            "final_val_accuracy": final.get("accuracy"), "final_train_accuracy": final.get("train_accuracy"),
             "final_val_loss": final.get("loss"), "final_val_ppl": final.get("ppl"),
             "final_train_loss": final.get("train_loss"), "final_train_ppl": final.get("train_ppl"),
             "wall_s": s.elapsed_s, "n_params": self.raw_model.num_params(), "device": str(self.device),

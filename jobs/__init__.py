@@ -12,4 +12,5 @@ JOBS = {
     "london_baseline": "jobs.london_baseline",
     "pretrain_finetune": "jobs.pretrain_finetune",
     "attention_ablation": "jobs.attention_ablation",
+    "classify": "jobs.classify",
 }

@@ -4,12 +4,13 @@
 
 Layout of the report folder:
     index.md  index.html           every figure and table below, captioned
-    summary.md  summary.tex  summary.csv  memory.csv  comparison.csv  birthplace.csv
+    summary.md  summary.tex  summary.csv  memory.csv  comparison.csv  birthplace.csv  classify.csv
     reproduction.md/.tex/.csv      from <runs_root>/reproduce/*.json (`main.py reproduce`)
     groups/<group>/ppl.png         loss and perplexity of the runs overlaid against epochs and
                                    wall-clock, per sweep or job
     memory.png  comparison.png  birthplace.png
     runs/<job>__<run>/loss.png  ppl.png   each run also gets a run card (table) in index.md
+                                   (accuracy.png: classification runs)
     .report-state.json             fingerprints: unchanged outputs are reused, not redrawn
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from reports import ablation, cards, comparison, evals, memory, reproduction, samples, summary
+from reports import ablation, cards, classify, comparison, evals, memory, reproduction, samples, summary
 from reports.curves import read_curves
 from reports.discover import discover, safe_name
 from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
@@ -204,6 +205,23 @@ def _reproduction_section(b: Builder, inputs: list[Path]) -> Section | None:
     return Section("Reproduction", [TableItem(table)])
 
 
+def _classify_section(b: Builder, runs: list[Run]) -> Section | None:
+    """The grid of classification runs (best in bold) and each run's accuracy curves."""
+    rows = classify.classify_rows(runs)
+    if not rows:
+        return None
+    table = classify.classify_table(rows)
+    b.tables("classify", table, latex=True)
+    items = [TableItem(table)]
+    for run in filter(classify.is_classifier, runs):
+        rel_path = f"runs/{run.ref.key}/accuracy.png"
+        digest = [run.ref.title, classify.accuracy_series(run.rows)]
+        if b.figure(rel_path, digest, lambda run=run: classify.accuracy_figure(run.rows, run.ref.title)):
+            items.append(FigureItem(rel_path, f"Train and validation accuracy against epochs, "
+                                              f"measured at each evaluation: {run.ref.title}."))
+    return Section("Classification accuracy", items)
+
+
 def _temperature_section(runs: list[Run]) -> Section | None:
     tables = samples.temperature_tables(runs)
     if not tables:
@@ -248,7 +266,7 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
     summary_section = _summary_section(b, trained, len(runs) - len(trained))
     others = [_reproduction_section(b, inputs), _ablation_section(b, trained),
               _memory_section(b, trained), _comparison_section(b, runs),
-              _evals_section(b, runs), _temperature_section(runs)]
+              _evals_section(b, runs), _classify_section(b, trained), _temperature_section(runs)]
     b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first
     written, failures = draw_all(b.pending)
     b.state.wrote(*written)

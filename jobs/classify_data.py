@@ -1,0 +1,156 @@
+"""Labelled text for `classify`: `text<TAB>label` files or a `datasets.load_from_disk` folder.
+
+    splits = read_splits(cfg.data, ctx)            # {"train": (texts, labels), "val": ..., "test": ...}
+    labels = label_names(splits)                   # class id -> label string, from the train split
+
+`data.dataset` is one of
+- `sst2`: <data_root>/sst2/{train,valid,test}.tsv, fetched by `python data.py download sst2`;
+- `smoke-sources`: a tiny set derived deterministically from the shared corpora (a line of Tiny
+  Shakespeare vs a sentence of WikiText-2), so `--preset smoke` works with no labelled data at hand;
+- a folder holding <split>.tsv files (split names from data.train_split / val_split / test_split,
+  with or without `.tsv`), or a Hugging Face dataset saved with `save_to_disk` (needs `datasets`;
+  columns data.text_column / data.label_column).
+A TSV line is `text<TAB>label` (split at the last tab); a first line `text<TAB>label` naming the
+columns is a header and skipped. Labels are any strings; class ids follow the sorted train labels
+(numerically when all are integers, so SST-2's 0/1 stay 0/1).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import data
+from gpt.config import DataConfig
+from gpt.rundir import write_atomic
+from jobs.common import UserError
+from jobs.context import JobContext
+
+Split = tuple[list[str], list[str]]   # (texts, label strings)
+SMOKE = "smoke-sources"
+SMOKE_SIZES = {"train": 400, "valid": 100, "test": 100}   # examples per split, half per class
+
+
+def read_tsv(path: Path, text_column: str = "text", label_column: str = "label") -> Split:
+    """(texts, labels) of a `text<TAB>label` file; a line without a tab is a UserError."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not UTF-8 text ({exc})") from None
+    texts, labels = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or (n == 1 and line.strip() == f"{text_column}\t{label_column}"):
+            continue
+        if "\t" not in line:
+            raise UserError(f"{path} line {n} has no tab: each line must be text<TAB>label "
+                            f"(got {line[:60]!r})")
+        text, label = line.rsplit("\t", 1)
+        if not label.strip():
+            raise UserError(f"{path} line {n} has an empty label after the tab")
+        texts.append(text.strip())
+        labels.append(label.strip())
+    if not texts:
+        raise UserError(f"{path} has no text<TAB>label lines")
+    return texts, labels
+
+
+def _split_file(folder: Path, name: str) -> Path:
+    for candidate in (folder / name, folder / f"{name}.tsv"):
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"{folder} has no {name}.tsv; name the split files with data.train_split / "
+                    f"data.val_split / data.test_split (test_split= for none)")
+
+
+def _from_disk(folder: Path, cfg: DataConfig, names: dict[str, str]) -> dict[str, Split]:
+    try:
+        import datasets
+    except ImportError:
+        raise UserError(f"{folder} is a Hugging Face dataset folder, which needs the optional "
+                        "`datasets` package: pip install datasets") from None
+    ds = datasets.load_from_disk(str(folder))
+    aliases = {"valid": ("valid", "validation", "dev")}
+    out = {}
+    for split, name in names.items():
+        found = next((n for n in aliases.get(name, (name,)) if n in ds), None)
+        if found is None:
+            raise UserError(f"{folder} has splits {', '.join(ds)}, not {name!r}; set data.{split}_split")
+        part = ds[found]
+        for column in (cfg.text_column, cfg.label_column):
+            if column not in part.column_names:
+                raise UserError(f"{folder} split {found} has columns {', '.join(part.column_names)}, "
+                                f"not {column!r}; set data.text_column / data.label_column")
+        out[split] = ([str(t) for t in part[cfg.text_column]], [str(v) for v in part[cfg.label_column]])
+    return out
+
+
+def smoke_tsvs(ctx: JobContext) -> Path:
+    """Write (once) the smoke set under the cache dir: Shakespeare lines vs WikiText-2 sentences."""
+    folder = Path(ctx.cache_dir) / SMOKE
+    if all((folder / f"{s}.tsv").is_file() for s in SMOKE_SIZES):
+        return folder
+    root = data.resolve_data_root(ctx.data_root)
+    texts = []
+    for rel, group in (("tinyshakespeare/input.txt", "tinyshakespeare"), ("wikitext-2/valid.txt", "wikitext2")):
+        if not (root / rel).is_file():
+            raise data.DataError(f"{root / rel} not found: the smoke set is derived from it; get it with "
+                                 f"`python data.py download {group} --data-root {root}`")
+        texts.append((root / rel).read_text(encoding="utf-8"))
+    shakespeare, wiki = texts
+    pools = {
+        "shakespeare": [l.strip() for l in shakespeare.splitlines()
+                        if 30 <= len(l.strip()) <= 60 and not l.strip().endswith(":")],
+        "wikipedia": [s.strip() + " ." for l in wiki.splitlines() if not l.startswith(" =")
+                      for s in l.split(" . ") if 30 <= len(s.strip()) <= 60],
+    }
+    rng = np.random.default_rng(2026)   # fixed: the set is the same for every user
+    picked = {label: [pool[i] for i in rng.permutation(len(pool))[:sum(SMOKE_SIZES.values()) // 2]]
+              for label, pool in pools.items()}
+    start = 0
+    for split, size in SMOKE_SIZES.items():
+        rows = [(t, label) for label in pools for t in picked[label][start:start + size // 2]]
+        order = rng.permutation(len(rows))
+        write_atomic(folder / f"{split}.tsv",
+                          "".join(f"{rows[i][0]}\t{rows[i][1]}\n" for i in order).encode())
+        start += size // 2
+    return folder
+
+
+def read_splits(cfg: DataConfig, ctx: JobContext) -> dict[str, Split]:
+    """{"train", "val"[, "test"]} -> (texts, labels) for data.dataset; errors say what to do."""
+    names = {"train": cfg.train_split, "val": cfg.val_split}
+    if cfg.test_split:
+        names["test"] = cfg.test_split
+    if cfg.dataset == "sst2":
+        folder = data.resolve_data_root(ctx.data_root) / "sst2"
+        if not folder.is_dir():
+            raise data.DataError(f"{folder} not found; get SST-2 with `python data.py download sst2 "
+                                 f"--data-root {folder.parent}` (needs internet)")
+    elif cfg.dataset == SMOKE:
+        folder = smoke_tsvs(ctx)
+    else:
+        folder = Path(cfg.dataset).expanduser()
+        if not folder.is_dir():
+            raise UserError(f"data.dataset={cfg.dataset!r} is not sst2, {SMOKE}, or a folder of "
+                            f"<split>.tsv files / a saved Hugging Face dataset")
+        if (folder / "dataset_dict.json").is_file():
+            return _from_disk(folder, cfg, names)
+    return {split: read_tsv(_split_file(folder, name), cfg.text_column, cfg.label_column)
+            for split, name in names.items()}
+
+
+def label_names(splits: dict[str, Split]) -> list[str]:
+    """Class id -> label: the train split's labels, sorted; valid/test labels must be among them."""
+    found = set(splits["train"][1])
+    if len(found) < 2:
+        raise UserError(f"the train split has only one class ({', '.join(found)}): a classifier needs "
+                        f"at least two labels")
+    numeric = all(v.lstrip("-").isdigit() for v in found)
+    names = sorted(found, key=int if numeric else str)
+    for split, (_, labels) in splits.items():
+        unknown = sorted(set(labels) - found)
+        if unknown:
+            raise UserError(f"the {split} split has label(s) {', '.join(map(repr, unknown[:5]))} that the "
+                            f"train split lacks (train labels: {', '.join(names)}); fix the file or "
+                            f"add training examples of that class")
+    return names
