@@ -83,6 +83,9 @@ _EXAMPLES = ("pytorch/examples", "77f55b912142e11fcfdf5b530231fb9c52f181e8")
 _IFT = ("Pietracoops/IFT6135_A2", "241c233f4c821ecc7ee3bd396d0d2174541f53df")
 _OPENAI = ("openai/finetune-transformer-lm", "a69b5c43b0452462890bca8ff92fb75dee9290cf")
 _CS224N = ("borislavmavrin/cs224n-a5", "24a217d56ba0d26200a58eb7ebdf082d6885b5ee")
+# SST-2 as SentEval fetches it (labelled dev 872 and test 1,821 sentences; train: GLUE's 67,349
+# phrases), `sentence<TAB>label` lines; sha256 of the files at this commit
+_SIF = ("PrincetonML/SIF", "84b5b4c1c1ca20b6af19fc78cae005a1818ec571")
 SOURCES: dict[str, tuple[Source, ...]] = {  # checksums from shared/data/SOURCES.md
     "tinyshakespeare": (
         Source("tinyshakespeare/input.txt",
@@ -125,6 +128,11 @@ SOURCES: dict[str, tuple[Source, ...]] = {  # checksums from shared/data/SOURCES
             ("birth_places_train.tsv", "02364dfca78e23d2583a19f03a2d8cddd90ee3e1a3795ddec7f0addadea30b0d"),
             ("birth_dev.tsv", "101a56073eba0db9aad5e2aaf1aa9bf8bdae966ae3aaed8fc8cda5edfa7856da"),
             ("birth_test_inputs.tsv", "5ccd3b2a1682e0daf90d59488aef8805ef21b9d35795cc3bdabdea79d293aa1f"))),
+    "sst2": tuple(
+        Source(f"sst2/{split}.tsv", _github(*_SIF, f"data/sentiment-{name}"), sha) for split, name, sha in (
+            ("train", "train", "10a92a297ec38e262386e5a2713b4bc70e5d18ced88b7f54bd171a26e5b34ab5"),
+            ("valid", "dev", "9a6c7403b71a9b762158387afe4431253ae10cdfb2319b5275289f3766f48291"),
+            ("test", "test", "4fefd1cd67526cf87ebc7fafc3afc21cc7cfa6ae53b45e74f77f9456e3c62752"))),
 }
 
 

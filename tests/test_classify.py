@@ -1,0 +1,191 @@
+"""classify at toy scale: our GPT and a tiny Hugging Face RoBERTa learn a separable labelled set,
+resume exactly, pick best.pt by validation accuracy and score it on test; bad input fails in one line."""
+import dataclasses
+import json
+import subprocess
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpt import rundir
+from gpt.checkpoint import load_checkpoint
+from gpt.config import ClassifierConfig, DataConfig, GPTConfig, OptimConfig, RunConfig, TrainConfig
+from gpt.overrides import apply_overrides, from_dict, to_dict
+from jobs import classify
+from jobs.classify_data import read_tsv
+from jobs.common import UserError
+from jobs.context import JobContext
+
+REPO = Path(__file__).resolve().parents[1]
+# disjoint letters: separable by which characters occur, learnable by a char model in seconds
+WORDS = {"upbeat": "yup joy fun wow", "downbeat": "bad sick grim eh"}
+
+
+class StopAfter:
+    """A stop request that fires after the trainer has checked it `n` times (once per step)."""
+
+    def __init__(self, n):
+        self.calls, self.n = 0, n
+
+    def is_set(self):
+        self.calls += 1
+        return self.calls >= self.n
+
+
+def write_set(folder: Path, sizes=(160, 40, 40), seed=0) -> Path:
+    """{train,valid,test}.tsv: two to four words of one class's vocabulary, in random order."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in zip(("train", "valid", "test"), sizes):
+        lines = []
+        for i in range(n):
+            label = list(WORDS)[i % 2]
+            words = rng.choice(WORDS[label].split(), rng.integers(2, 5))
+            lines.append(" ".join(words) + f"\t{label}")
+        (folder / f"{split}.tsv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def gpt_cfg(folder: Path, **train) -> RunConfig:
+    t = dict(epochs=3, batch_size=16, eval_iters=0, log_interval=5, progress="off", select_by="val_accuracy")
+    t.update(train)
+    return RunConfig(name="t", device="cpu", data=DataConfig(dataset=str(folder)),
+                     model=ClassifierConfig(block_size=32, backbone=GPTConfig(
+                         n_layer=1, n_head=2, n_embd=32, block_size=32, dropout=0.0)),
+                     optim=OptimConfig(lr=3e-3, weight_decay=0.0), train=TrainConfig(**t))
+
+
+def ctx_for(tmp_path: Path, stop=None) -> JobContext:
+    return JobContext(runs_root=tmp_path / "runs", data_root=None, cache_dir=tmp_path / "cache", stop=stop)
+
+
+def val_rows(run_dir: Path) -> list[dict]:
+    return rundir.latest_per_step(rundir.read_jsonl(run_dir / rundir.METRICS), "val")
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    return write_set(tmp_path_factory.mktemp("set"))
+
+
+def test_gpt_learns_picks_best_by_val_accuracy_and_scores_it_on_test(labelled, tmp_path):
+    summary = classify.run(gpt_cfg(labelled), ctx_for(tmp_path))
+    run_dir = Path(summary["run_dir"])
+    assert summary["best_val_accuracy"] >= 0.9
+    vals = val_rows(run_dir)
+    accs = [r["accuracy"] for r in vals]
+    assert summary["best_step"] == vals[int(np.argmax(accs))]["step"] == summary["test_step"]
+    assert [r["step"] for r in vals] == [0, 10, 20, 30]          # once per epoch of 160 / 16
+    assert "train_accuracy" in vals[-1]
+    # the test figure is best.pt's: rebuild the model and score best.pt on test by hand
+    cfg = from_dict(rundir.read_json(run_dir / rundir.CONFIG))
+    from gpt.classifier import GPTClassifier
+    from gpt.trainer import evaluate
+    model = GPTClassifier(cfg.model)
+    model.load_state_dict(load_checkpoint(run_dir / rundir.BEST)["model"])
+    batches, _ = _batches(run_dir, labelled, cfg)
+    test = evaluate(model, batches, "test", 7, 0, "cpu", nullcontext)
+    assert test["accuracy"] == summary["test_accuracy"] and summary["test_examples"] == 40
+    saved = json.loads((run_dir / rundir.SUMMARY).read_text())
+    assert saved["test_accuracy"] == summary["test_accuracy"]
+    assert json.loads((run_dir / "labels.json").read_text())["labels"] == ["downbeat", "upbeat"]
+    assert (run_dir / "accuracy.png").is_file()
+    assert classify.run(gpt_cfg(labelled), ctx_for(tmp_path))["test_accuracy"] == summary["test_accuracy"]
+
+
+def _batches(run_dir, folder, cfg):
+    """The job's encoding, rebuilt from the run dir's tokenizer and labels."""
+    from gpt.batches import ArrayExamples
+    from gpt.classifier import encode_examples
+    from gpt.tokenizer import load_tokenizer
+    tok = load_tokenizer(run_dir / "tokenizer.json")
+    names = json.loads((run_dir / "labels.json").read_text())["labels"]
+    texts, labels = read_tsv(folder / "test.tsv")
+    x = encode_examples(tok.encode, texts, [names.index(v) for v in labels], cfg.model.block_size)
+    return ArrayExamples({"test": x}), names
+
+
+def test_labels_round_trip_any_strings(tmp_path):
+    (tmp_path / "d").mkdir()
+    rows = {"train": ["x y\tcat", "z\t dog ", "w\tcat"], "valid": ["q\tdog"], "test": ["r\tcat"]}
+    for split, lines in rows.items():
+        (tmp_path / "d" / f"{split}.tsv").write_text("text\tlabel\n" + "\n".join(lines) + "\n")
+    texts, labels = read_tsv(tmp_path / "d" / "train.tsv")
+    assert texts == ["x y", "z", "w"] and labels == ["cat", "dog", "cat"]
+    cfg = dataclasses.replace(gpt_cfg(tmp_path / "d"), train=TrainConfig(max_iters=2, batch_size=2,
+                                                                         eval_interval=1, progress="off"))
+    run_dir = Path(classify.run(cfg, ctx_for(tmp_path))["run_dir"])
+    assert json.loads((run_dir / "labels.json").read_text())["labels"] == ["cat", "dog"]
+
+
+def test_resume_is_exact(labelled, tmp_path):
+    cfg = gpt_cfg(labelled, epochs=2)
+    straight = classify.run(cfg, ctx_for(tmp_path / "a"))
+    first = classify.run(cfg, ctx_for(tmp_path / "b", stop=StopAfter(7)))
+    assert first["status"] == "interrupted" and first["steps"] == 7
+    resumed = classify.run(cfg, ctx_for(tmp_path / "b"))
+    a, b = Path(straight["run_dir"]), Path(resumed["run_dir"])
+    for kind in ("train", "val"):
+        assert [r["loss"] for r in rundir.latest_per_step(rundir.read_jsonl(a / rundir.METRICS), kind)] == \
+               [r["loss"] for r in rundir.latest_per_step(rundir.read_jsonl(b / rundir.METRICS), kind)]
+    assert straight["test_accuracy"] == resumed["test_accuracy"]
+
+
+def test_config_parts_and_old_runs():
+    cfg = apply_overrides(classify.smoke(), ["optim.name=adagrad", "model.pooling=mean",
+                                             "model.backbone.n_layer=1", "train.select_by=val_loss"])
+    assert from_dict(to_dict(cfg)) == cfg and cfg.model.backbone.n_layer == 1
+    old = to_dict(RunConfig())
+    for key in ("test_split", "text_column", "label_column"):
+        del old["data"][key]
+    del old["train"]["select_by"]
+    assert from_dict(old) == RunConfig()                 # config.json of runs made before classify
+    for bad, hint in (("model.pooling=max", "last, mean"), ("train.select_by=acc", "val_accuracy"),
+                      ("model.source=roberta", "hf:NAME"), ("optim.name=lamb", "adagrad"),
+                      ("model.block_size=99", "backbone.block_size")):
+        with pytest.raises(ValueError, match=hint):
+            apply_overrides(classify.smoke(), [bad])
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"train": "good movie\tpos\nno tab here\n"}, "line 2 has no tab"),
+    ({"valid": "fine\tmeh\n"}, "label\\(s\\) 'meh' that the train split lacks"),
+    ({"train": "good\tpos\nnice\tpos\n"}, "only one class"),
+    ({"test": "fine\t\n"}, "empty label"),
+])
+def test_bad_labelled_files_are_one_line_errors(labelled, tmp_path, files, message):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        (folder / f"{split}.tsv").write_text(files.get(split, (labelled / f"{split}.tsv").read_text()))
+    with pytest.raises(UserError, match=message):
+        classify.run(gpt_cfg(folder), ctx_for(tmp_path))
+
+
+def _main(args, env_extra=None, prelude=""):
+    """main.py in a subprocess: (exit code, stderr)."""
+    import os
+    env = {**os.environ, **(env_extra or {})}
+    code = f"{prelude}\nimport sys, main\nsys.exit(main.main({args!r}))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          env=env, timeout=120)
+    return done.returncode, done.stderr
+
+
+def test_without_transformers_the_hf_source_says_how_to_install(labelled, tmp_path):
+    rc, err = _main(["classify", f"data.dataset={labelled}", "model.source=hf:roberta-base",
+                     "--runs-root", str(tmp_path)], prelude="import sys; sys.modules['transformers'] = None")
+    assert rc == 2 and err.strip().count("\n") == 0, err
+    assert "pip install -r requirements-extra.txt" in err
+
+
+def test_hf_name_without_local_weights_offline_is_one_line(labelled, tmp_path):
+    pytest.importorskip("transformers")
+    rc, err = _main(["classify", f"data.dataset={labelled}", "model.source=hf:roberta-base",
+                     "--runs-root", str(tmp_path)],
+                    env_extra={"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"})
+    assert rc == 2 and err.strip().count("\n") == 0, err
+    assert "no usable local copy" in err and "from_pretrained('roberta-base')" in err
