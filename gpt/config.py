@@ -213,10 +213,10 @@ class ClassifierConfig:
         _check_positive("model", block_size=self.block_size)
         if self.n_classes < 0 or self.n_classes == 1:
             raise ConfigError(f"model.n_classes={self.n_classes} must be 0 (from the data) or >= 2")
-        if self.source == "gpt" and self.backbone.pos_embedding == "learned" \
-                and self.block_size > self.backbone.block_size:
+        limit = self.backbone.max_context
+        if self.source == "gpt" and limit is not None and self.block_size > limit:
             raise ConfigError(f"model.block_size={self.block_size} exceeds model.backbone.block_size="
-                              f"{self.backbone.block_size}; lower model.block_size")
+                              f"{limit} (the backbone's longest context); lower model.block_size")
 
     @property
     def hf_name(self) -> str:
