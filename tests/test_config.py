@@ -28,7 +28,7 @@ def test_model_preset_and_arch_switch():
     ("train.max_iters=ten", "train.max_iters='ten': expected int"),
     ("train.amp=maybe", "expected a bool"),
     ("model.n_head=5", "model.n_embd 128 is not divisible by model.n_head 5; pick n_head among"),
-    ("optim.name=lion", "choose one of: adamw, adam, sgd, momentum"),
+    ("optim.name=lion", "choose one of: adamw, adam, adagrad, sgd, momentum"),
     ("model.arch=rnn", "choose one of: gpt, lstm"),
     ("model=gpt-huge", "unknown preset; choose one of: gpt-nano"),
     ("optim=1", "optim is a section"),
