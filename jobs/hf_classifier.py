@@ -53,6 +53,7 @@ def load_hf_classifier(name: str, n_classes: int, block_size: int):
     """(HFClassifier with a fresh n_classes head, encode(text) -> ids, pad id), local files only."""
     source = str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
     transformers.logging.set_verbosity_error()   # "newly initialized head" is expected here
+    transformers.utils.logging.disable_progress_bar()
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=True)
         hf_model = transformers.AutoModelForSequenceClassification.from_pretrained(

@@ -189,3 +189,37 @@ def test_hf_name_without_local_weights_offline_is_one_line(labelled, tmp_path):
                     env_extra={"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"})
     assert rc == 2 and err.strip().count("\n") == 0, err
     assert "no usable local copy" in err and "from_pretrained('roberta-base')" in err
+
+
+def tiny_roberta(folder: Path) -> Path:
+    """A randomly initialised 1-layer RoBERTa and a word-level tokenizer, saved locally (no download)."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>",
+                                         *" ".join(WORDS.values()).split()])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                         pad_token="<pad>", unk_token="<unk>",
+                                         mask_token="<mask>").save_pretrained(folder)
+    config = transformers.RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, intermediate_size=64,
+                                        max_position_embeddings=40, pad_token_id=1, bos_token_id=0,
+                                        eos_token_id=2, type_vocab_size=1, hidden_dropout_prob=0.0,
+                                        attention_probs_dropout_prob=0.0)
+    transformers.RobertaForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+def test_tiny_hf_roberta_learns(labelled, tmp_path):
+    folder = tiny_roberta(tmp_path / "roberta")
+    cfg = gpt_cfg(labelled, epochs=2)
+    cfg = dataclasses.replace(cfg, model=ClassifierConfig(source=f"hf:{folder}", block_size=16),
+                              optim=OptimConfig(lr=3e-3, weight_decay=0.0))
+    summary = classify.run(cfg, ctx_for(tmp_path))
+    assert summary["best_val_accuracy"] >= 0.9 and summary["test_accuracy"] >= 0.9
+    saved = from_dict(rundir.read_json(Path(summary["run_dir"]) / rundir.CONFIG))
+    assert saved.model.n_classes == 2 and saved.model.source == f"hf:{folder}"
+    with pytest.raises(UserError, match="exceeds .* 40 positions"):
+        classify.run(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, block_size=64)),
+                     ctx_for(tmp_path))
