@@ -223,3 +223,29 @@ def test_tiny_hf_roberta_learns(labelled, tmp_path):
     with pytest.raises(UserError, match="exceeds .* 40 positions"):
         classify.run(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, block_size=64)),
                      ctx_for(tmp_path))
+
+
+def test_init_from_a_language_model_run_loads_its_backbone_and_tokenizer(labelled, tmp_path):
+    import torch
+    from gpt.batches import TokenStream
+    from gpt.tokenizer import CharTokenizer, save_tokenizer
+    from gpt.trainer import train
+    text = "".join(read_tsv(labelled / "train.tsv")[0]) * 3
+    tok = CharTokenizer.from_text(text)
+    lm_dir = tmp_path / "lm"
+    lm = RunConfig(name="lm", device="cpu", model=GPTConfig(vocab_size=tok.vocab_size, n_layer=1, n_head=2,
+                                                            n_embd=32, block_size=32, dropout=0.0),
+                   train=TrainConfig(max_iters=3, batch_size=4, eval_interval=3, eval_iters=1, progress="off"))
+    train(lm, lm_dir, TokenStream({s: np.array(tok.encode(text)) for s in ("train", "val")}, 32))
+    save_tokenizer(tok, lm_dir / "tokenizer.json")
+    cfg = dataclasses.replace(gpt_cfg(labelled), init_from=str(lm_dir))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    splits = {"train": read_tsv(labelled / "train.tsv")}
+    filled, model, _, _ = classify._build(cfg, run_dir, splits, 2)
+    assert filled.model.backbone == lm.model and filled.model.vocab_size == tok.vocab_size
+    lm_weights = load_checkpoint(lm_dir / rundir.BEST)["model"]
+    assert all(torch.equal(v, lm_weights[k]) for k, v in model.gpt.state_dict().items())
+    assert (run_dir / "tokenizer.json").read_text() == (lm_dir / "tokenizer.json").read_text()
+    with pytest.raises(UserError, match="not a finished language-model run"):
+        classify._build(dataclasses.replace(cfg, init_from=str(tmp_path)), run_dir, splits, 2)
