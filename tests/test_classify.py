@@ -249,3 +249,20 @@ def test_init_from_a_language_model_run_loads_its_backbone_and_tokenizer(labelle
     assert (run_dir / "tokenizer.json").read_text() == (lm_dir / "tokenizer.json").read_text()
     with pytest.raises(UserError, match="not a finished language-model run"):
         classify._build(dataclasses.replace(cfg, init_from=str(tmp_path)), run_dir, splits, 2)
+
+
+def test_report_shows_accuracy_curves_and_the_grid_with_the_best_in_bold(labelled, tmp_path):
+    from reports.build import build_report
+    for lr in ("1e-4", "3e-3"):
+        cfg = apply_overrides(gpt_cfg(labelled, epochs=1), [f"optim.lr={lr}", f"name=lr{lr}"])
+        classify.run(cfg, ctx_for(tmp_path))
+    index = build_report([tmp_path / "runs"], tmp_path / "report", log=lambda _: None)
+    text = index.read_text()
+    assert "## Classification accuracy" in text
+    rows = [line for line in (tmp_path / "report" / "classify.md").read_text().splitlines()
+            if line.startswith("| lr")]
+    assert len(rows) == 2 and "**" in rows[0] and "**" not in rows[1]   # best first, in bold
+    best = max(json.loads(p.read_text())["best_val_accuracy"]
+               for p in (tmp_path / "runs" / "classify").glob("*/summary.json"))
+    assert f"**{best:.4f}**" in rows[0]
+    assert len(list((tmp_path / "report" / "runs").glob("classify__*/accuracy.png"))) == 2
