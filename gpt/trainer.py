@@ -311,7 +311,9 @@ class _Loop:
         }
         self.log("end", attempt=self.attempt)
         write_json(self.run_dir / rundir.SUMMARY, summary)
-        self.progress.note(f"done: best val loss {s.best_val_loss:.4f} at step {s.best_step}, "
+        best_of = (f"val accuracy {s.best_val_accuracy:.4f}" if self.cfg.train.select_by == "val_accuracy"
+                   else f"val loss {s.best_val_loss:.4f}")
+        self.progress.note(f"done: best {best_of} at step {s.best_step}, "
                            f"{s.elapsed_s:.1f} s of training")
         self.progress.close()
         return summary

@@ -126,6 +126,9 @@ def _check_given(cfg: RunConfig, names: list[str]) -> None:
     if cfg.model.arch != "classifier":
         raise UserError(f"classify needs model.arch=classifier (got {cfg.model.arch}); start from a "
                         f"classify preset")
+    if cfg.init_from and cfg.model.source != "gpt":
+        raise UserError(f"init_from starts our GPT from a language-model run; model.source="
+                        f"{cfg.model.source} brings its own weights: drop one of them")
     if cfg.model.n_classes not in (0, len(names)):
         raise UserError(f"model.n_classes={cfg.model.n_classes} but the data has {len(names)} labels "
                         f"({', '.join(names[:10])}); leave model.n_classes=0")

@@ -266,3 +266,29 @@ def test_report_shows_accuracy_curves_and_the_grid_with_the_best_in_bold(labelle
                for p in (tmp_path / "runs" / "classify").glob("*/summary.json"))
     assert f"**{best:.4f}**" in rows[0]
     assert len(list((tmp_path / "report" / "runs").glob("classify__*/accuracy.png"))) == 2
+
+
+def test_a_saved_hf_dataset_is_read_with_its_column_names(labelled, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    parts = {}
+    for split, name in (("train", "train"), ("valid", "validation"), ("test", "test")):
+        texts, labels = read_tsv(labelled / f"{split}.tsv")
+        parts[name] = datasets.Dataset.from_dict({"sentence": texts, "label": [int(v == "upbeat") for v in labels]})
+    datasets.DatasetDict(parts).save_to_disk(str(tmp_path / "hfset"))
+    cfg = apply_overrides(gpt_cfg(tmp_path / "hfset", epochs=1), ["data.text_column=sentence"])
+    from jobs.classify_data import read_splits
+    splits = read_splits(cfg.data, ctx_for(tmp_path))
+    assert splits["val"][0] == read_tsv(labelled / "valid.tsv")[0] and set(splits["train"][1]) == {"0", "1"}
+    with pytest.raises(UserError, match="not 'text'; set data.text_column"):
+        read_splits(dataclasses.replace(cfg.data, text_column="text"), ctx_for(tmp_path))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.n_classes=3"], "model.n_classes=3 but the data has 2 labels"),
+    (["model.source=hf:roberta-base", "init_from=/nonexistent"], "drop one of them"),
+    (["data.dataset=/nonexistent"], "not sst2, smoke-sources, or a folder"),
+    (["data.test_split=holdout"], "has no holdout.tsv"),
+])
+def test_hostile_options_are_one_line_errors(labelled, tmp_path, overrides, message):
+    with pytest.raises(UserError, match=message):
+        classify.run(apply_overrides(gpt_cfg(labelled), overrides), ctx_for(tmp_path))
