@@ -1,7 +1,7 @@
 """classify: finetune a sequence classifier on labelled text (seed 002 §3: RoBERTa on SST-2).
 
     python main.py classify --preset smoke                              # our GPT, tiny set, < 1 min CPU
-    python main.py classify --preset smoke --init-from runs/full_run/smoke-XXXXXXXX   # pretrained GPT
+    python main.py classify --preset smoke --init-from runs/full_run/smoke-XXXXXXXX model.block_size=32
     python main.py classify                                             # roberta-base on SST-2 (GPU)
     python main.py classify optim.name=adagrad                          # the seed's other optimizers
     python main.py classify data.dataset=DIR                            # DIR/{train,valid,test}.tsv
