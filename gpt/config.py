@@ -219,6 +219,11 @@ class ClassifierConfig:
                               f"{limit} (the backbone's longest context); lower model.block_size")
 
     @property
+    def max_context(self) -> int:
+        """Every example is padded or truncated to block_size tokens."""
+        return self.block_size
+
+    @property
     def hf_name(self) -> str:
         """The Hugging Face model name or folder ("" for the gpt source)."""
         return self.source[3:] if self.source.startswith("hf:") else ""
@@ -241,9 +246,9 @@ class DataConfig:
     # ASCII, the empty last line of wiki.txt kept as a document, test prompts keep their
     # newline); "clean" keeps every character and drops empty lines
     text_fidelity: str = added("original")
-    test_split: str = "test"      # labelled data (classify): the split scored once, by best.pt
-    text_column: str = "text"     # labelled data from `datasets.load_from_disk`: its columns
-    label_column: str = "label"
+    test_split: str = added("test")   # labelled data (classify): the split scored once, by best.pt
+    text_column: str = added("text")  # labelled data from `datasets.load_from_disk`: its columns
+    label_column: str = added("label")
 
     def __post_init__(self) -> None:
         _check_choice("data.tokenizer", self.tokenizer, ("char", "word", "bpe", "gpt1", "gpt2"))
@@ -305,7 +310,7 @@ class TrainConfig:
     # token: mean NLL over all real tokens; sequence: mean over each sequence's real tokens,
     # then over the batch (IFT6135 A2); perplexity is exp of the same mean
     loss_reduction: str = added("token")
-    select_by: str = "val_loss"   # which evaluation is best.pt: lowest val_loss | highest val_accuracy
+    select_by: str = added("val_loss")  # which evaluation is best.pt: lowest val_loss | highest val_accuracy
 
     def __post_init__(self) -> None:
         _check_positive("train", max_iters=self.max_iters, batch_size=self.batch_size,

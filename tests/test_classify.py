@@ -143,6 +143,9 @@ def test_config_parts_and_old_runs():
         del old["data"][key]
     del old["train"]["select_by"]
     assert from_dict(old) == RunConfig()                 # config.json of runs made before classify
+    from gpt.overrides import _hashed
+    hashed = _hashed(RunConfig())                        # old run dirs keep their names
+    assert "select_by" not in hashed["train"] and "test_split" not in hashed["data"]
     for bad, hint in (("model.pooling=max", "last, mean"), ("train.select_by=acc", "val_accuracy"),
                       ("model.source=roberta", "hf:NAME"), ("optim.name=lamb", "adagrad"),
                       ("model.block_size=99", "backbone.block_size")):
