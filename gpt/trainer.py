@@ -8,37 +8,39 @@
   so a run stopped and resumed gives the same losses as one that never stopped (CPU: bit for bit).
 - `stop` (a threading.Event) asks for a clean stop: the current step finishes, last.pt is
   written, and the summary returned has status "interrupted" (no summary.json).
+- One trainer per run dir (gpt.runlock): a second start gets a one-line error naming the holder.
+- No host sync per step: losses stay on the device and are read at log intervals, where their
+  finiteness is checked; before every checkpoint write the losses since the last check and the
+  parameters are checked too, so last.pt/best.pt never hold a diverged state (DivergedError).
+- Input is built ahead on a thread (gpt.prefetch); on CUDA: bf16 autocast, TF32, fused AdamW,
+  optional torch.compile, memory and MFU (gpt.perf) in the train rows.
 """
 from __future__ import annotations
 
 import math
 import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
-from gpt import build_model
+from gpt import build_model, perf
 from gpt.batches import Batches
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_model_state, save_checkpoint
 from gpt.config import RunConfig
-from gpt.loss import PPL_DEFINITIONS, lm_loss
+from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
+from gpt.divergence import all_finite, diverged
+from gpt.evaluation import batch_loss, evaluate
+from gpt.loss import PPL_DEFINITIONS
 from gpt.optim import lr_at, make_optimizer
 from gpt.overrides import from_dict, to_dict
+from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
 from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
+from gpt.runlock import RunLock, remove_stale_tmp
 
-WARMUP_LOGS = 1   # log intervals right after a (re)start excluded from speed figures
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device=cuda but no CUDA GPU is visible; use device=cpu or device=auto")
-    return torch.device(name)
+WARMUP_LOGS = 1   # log intervals right after a (re)start excluded from speed figures (and compile)
 
 
 def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
@@ -47,53 +49,6 @@ def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
     if cfg.train.epochs > 0:
         return max(1, math.ceil(cfg.train.epochs * per_epoch)), per_epoch
     return cfg.train.max_iters, per_epoch
-
-
-def batch_loss(model, x, y, mask, reduction: str = "token"):
-    """The training/eval loss of one batch under train.loss_reduction (see gpt.loss)."""
-    if reduction == "token":
-        return model(x, y, mask)[1]
-    logits, _ = model(x)
-    return lm_loss(logits, y, mask, reduction)
-
-
-@torch.no_grad()
-def evaluate(model, batches: Batches, split: str, batch_size: int, max_batches: int,
-             device: torch.device, autocast, reduction: str = "token") -> dict:
-    """{"loss": mean NLL, "accuracy": top-1 accuracy} over the counted targets of `split`.
-
-    The loss is token-weighted ("token") or sequence-weighted ("sequence", train.loss_reduction).
-    A mask shaped like the targets says which count (language models: perplexity = exp(loss),
-    accuracy = next-token accuracy); otherwise every target counts once (a classifier's mask
-    marks its input tokens, its targets are one label per sequence).
-    """
-    model.eval()
-    total_nll, total_loss_weight, total_correct, total_count = 0.0, 0.0, 0.0, 0.0
-    for x, y, mask in batches.eval_batches(split, batch_size, max_batches):
-        x, y = x.to(device), y.to(device)
-        mask = mask.to(device) if mask is not None else None
-        with autocast():
-            logits, loss = model(x, y, mask)
-            if reduction == "sequence":
-                loss = lm_loss(logits, y, mask, reduction)
-        weight = mask if mask is not None and mask.shape == y.shape else torch.ones(y.shape, device=device)
-        count = float(weight.sum())
-        loss_weight = float(y.size(0)) if reduction == "sequence" else count
-        total_nll += float(loss) * loss_weight
-        total_loss_weight += loss_weight
-        total_correct += float(((logits.argmax(-1) == y).float() * weight).sum())
-        total_count += count
-    model.train()
-    return {"loss": total_nll / max(total_loss_weight, 1.0), "accuracy": total_correct / max(total_count, 1.0)}
-
-
-def _gpu_memory(device: torch.device) -> dict:
-    if device.type != "cuda":
-        return {}
-    mb = 1024 ** 2
-    return {"gpu_mem_allocated_mb": torch.cuda.memory_allocated(device) / mb,
-            "gpu_mem_reserved_mb": torch.cuda.memory_reserved(device) / mb,
-            "gpu_mem_peak_allocated_mb": torch.cuda.max_memory_allocated(device) / mb}
 
 
 def _init_from(model, run_dir: Path, source: str) -> None:
@@ -130,11 +85,16 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):
         return read_json(run_dir / rundir.SUMMARY)
-    _check_config(cfg, run_dir)
     device = resolve_device(cfg.device)
-    if device.type == "cuda" and cfg.train.amp:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    with RunLock(run_dir):
+        remove_stale_tmp(run_dir)      # leftovers of writes a kill interrupted; nobody else writes now
+        with compile_errors_as_config_errors(cfg.train.compile):
+            return _train_locked(cfg, run_dir, batches, stop, attempt, device, model)
+
+
+def _train_locked(cfg, run_dir, batches, stop, attempt, device, model) -> dict:
+    _check_config(cfg, run_dir)
+    enable_tf32(device, cfg.train.amp)
     torch.manual_seed(cfg.seed)
     caller_built = model is not None
     model = (model if caller_built else build_model(cfg.model)).to(device)
@@ -168,11 +128,17 @@ class _Loop:
         self.model = torch.compile(model) if cfg.train.compile else model
         self.max_iters, self.per_epoch = total_iters(cfg, batches)
         self.attempt = attempt
-        use_amp = device.type == "cuda" and cfg.train.amp
-        self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+        self.autocast = autocast_for(device, cfg.train.amp)
         self.metrics = run_dir / rundir.METRICS
         self.progress = Progress(cfg.train.progress, self.max_iters, state.step, cfg.name)
-        self.speeds: list[tuple[float, float]] = []   # (ms/step, tokens/s) after warm-up
+        self.speeds: list[tuple[float, float, float | None]] = []   # (ms/step, tokens/s, MFU %)
+        self.flops_per_token = perf.flops_per_token(cfg.model, model.num_params())
+        self.peak_flops, self.no_mfu_reason = perf.device_peak(device)
+        # losses stay on the device: summed since the last finiteness check, read at log intervals
+        self.unchecked = torch.zeros((), device=device)
+        self.checked_step = state.step      # every step before this one had a finite loss
+        self.last_loss = torch.zeros((), device=device)   # sum of the last step's micro-batch losses
+        self.paused_s = 0.0                 # evaluation/checkpoint time inside a timing window
         self.tokens_per_step = _tokens_per_step(cfg, batches) if cfg.optim.schedule == "mingpt" else 0
 
     def log(self, kind: str, **row) -> None:
@@ -184,58 +150,68 @@ class _Loop:
     def run(self, stop) -> dict:
         s, t = self.state, self.cfg.train
         resumed = s.step > 0
+        mfu_note = {"mfu_omitted": self.no_mfu_reason} if self.no_mfu_reason else {}
         self.log("start", attempt=self.attempt, resumed=resumed, n_params=self.raw_model.num_params(),
                  max_iters=self.max_iters, iters_per_epoch=self.per_epoch, device=str(self.device),
-                 loss_reduction=t.loss_reduction)
+                 loss_reduction=t.loss_reduction, **mfu_note)
         self.progress.note(f"{'resuming at' if resumed else 'starting'} step {s.step}/{self.max_iters} "
                            f"on {self.device} ({self.raw_model.num_params():,} parameters)")
         ckpt_every = t.checkpoint_interval or t.eval_interval
         window_start, window_steps, logs_since_start = time.perf_counter(), 0, 0
-        while True:
-            if s.step % t.eval_interval == 0 or s.step == self.max_iters:
-                self._evaluate()
-            if s.step >= self.max_iters:
-                break
-            if s.step % ckpt_every == 0 and s.step > 0:
-                self._save_last()
-            loss = self._step()
-            window_steps += 1
-            if s.step % t.log_interval == 0 or s.step == self.max_iters:
-                self._sync()
-                ms = (time.perf_counter() - window_start) * 1000 / window_steps
-                tps = t.batch_size * t.grad_accum * self.cfg.model.block_size / (ms / 1000)
-                logs_since_start += 1
-                if logs_since_start > WARMUP_LOGS:
-                    self.speeds.append((ms, tps))
-                s.elapsed_s += ms * window_steps / 1000
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.log("train", epoch=self.epoch(), loss=loss, ppl=math.exp(min(loss, 50)), lr=lr,
-                         ms_per_step=ms, tokens_per_s=tps, elapsed_s=s.elapsed_s,
-                         **_gpu_memory(self.device))
-                self.progress.update(s.step, loss, lr, ms, tps)
-                window_start, window_steps = time.perf_counter(), 0
-            if stop is not None and stop.is_set():
-                return self._interrupt()
+        accum = t.grad_accum
+        with Prefetcher(self.batches, self.cfg.seed, t.batch_size, s.step * accum, self.device) as ahead:
+            while True:
+                if s.step % t.eval_interval == 0 or s.step == self.max_iters:
+                    self._paused(self._evaluate)
+                if s.step >= self.max_iters:
+                    break
+                if s.step % ckpt_every == 0 and s.step > 0:
+                    self._paused(self._save_last)
+                self._step(ahead)
+                window_steps += 1
+                if s.step % t.log_interval == 0 or s.step == self.max_iters:
+                    self._check_finite(params=False)         # reads the losses: the one sync
+                    ms = ((time.perf_counter() - window_start - self.paused_s) * 1000 / window_steps)
+                    tps = t.batch_size * accum * self.cfg.model.block_size / (ms / 1000)
+                    mfu = perf.mfu_pct(self.flops_per_token, tps, self.peak_flops)
+                    logs_since_start += 1
+                    if logs_since_start > WARMUP_LOGS:
+                        self.speeds.append((ms, tps, mfu))
+                    s.elapsed_s += ms * window_steps / 1000
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    loss = float(self.last_loss) / accum
+                    extra = perf.memory_stats(self.device) | ({"mfu_pct": mfu} if mfu is not None else {})
+                    self.log("train", epoch=self.epoch(), loss=loss, ppl=math.exp(min(loss, 50)), lr=lr,
+                             ms_per_step=ms, tokens_per_s=tps, elapsed_s=s.elapsed_s, **extra)
+                    self.progress.update(s.step, loss, lr, ms, tps)
+                    window_start, window_steps, self.paused_s = time.perf_counter(), 0, 0.0
+                if stop is not None and stop.is_set():
+                    return self._interrupt()
         self._save_last()
         return self._finish()
+
+    def _paused(self, action) -> None:
+        """Run `action` (evaluation, a checkpoint) with its time kept out of the speed figures."""
+        self._sync()
+        start = time.perf_counter()
+        action()
+        self._sync()
+        self.paused_s += time.perf_counter() - start
 
     def _sync(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)   # the clock must not run ahead of the GPU
 
-    def _step(self) -> float:
-        """One optimizer step over grad_accum micro-batches; returns the mean micro-batch loss."""
+    def _step(self, ahead: Prefetcher) -> None:
+        """One optimizer step over grad_accum micro-batches; the loss stays on the device."""
         cfg, s = self.cfg, self.state
         torch.manual_seed(cfg.seed * 1_000_003 + s.step)   # dropout: a pure function of (seed, step)
         lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_per_step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        total = 0.0
+        total = torch.zeros((), device=self.device)        # sum of micro-batch losses, on device
         for micro in range(cfg.train.grad_accum):
-            index = s.step * cfg.train.grad_accum + micro
-            x, y, mask = self.batches.train_batch(cfg.seed, index, cfg.train.batch_size)
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            mask = mask.to(self.device, non_blocking=True) if mask is not None else None
+            x, y, mask = ahead.get(s.step * cfg.train.grad_accum + micro)
             with self.autocast():
                 loss = batch_loss(self.model, x, y, mask, cfg.train.loss_reduction)
             (loss / cfg.train.grad_accum).backward()
@@ -245,11 +221,20 @@ class _Loop:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         s.step += 1
-        loss_value = float(total) / cfg.train.grad_accum
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(f"loss is {loss_value} at step {s.step}; lower optim.lr or "
-                                     "enable optim.grad_clip (last.pt keeps the last good state)")
-        return loss_value
+        self.last_loss = total
+        self.unchecked += total
+
+    def _check_finite(self, params: bool) -> None:
+        """Raise DivergedError if a loss since the last check (or, with `params`, a weight) is NaN/inf."""
+        s = self.state
+        if not bool(torch.isfinite(self.unchecked)):
+            raise diverged(f"the loss became non-finite between steps {self.checked_step} and {s.step}",
+                           self.cfg.optim, self.run_dir / rundir.LAST)
+        if params and not all_finite(self.raw_model.parameters()):
+            raise diverged(f"the parameters became non-finite by step {s.step}", self.cfg.optim,
+                           self.run_dir / rundir.LAST)
+        self.unchecked.zero_()
+        self.checked_step = s.step
 
     def _evaluate(self) -> None:
         s, t = self.state, self.cfg.train
@@ -267,6 +252,7 @@ class _Loop:
         else:
             better = val["loss"] < s.best_val_loss
         if better:
+            self._check_finite(params=True)
             s.best_val_loss, s.best_val_accuracy, s.best_step = val["loss"], val["accuracy"], s.step
             save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
 
@@ -275,6 +261,7 @@ class _Loop:
                 "config": to_dict(self.cfg), **self.state.as_dict()}
 
     def _save_last(self) -> None:
+        self._check_finite(params=True)       # never save a diverged state
         save_checkpoint(self.run_dir / rundir.LAST, self._checkpoint())
 
     def _interrupt(self) -> dict:
@@ -290,7 +277,8 @@ class _Loop:
         final = vals[-1] if vals else {}
         best = next((r for r in vals if r["step"] == s.best_step), final)
         trains = rundir.latest_per_step(rundir.read_jsonl(self.metrics), "train")
-        speeds = sorted(self.speeds) or [(r["ms_per_step"], r["tokens_per_s"]) for r in trains[-1:]]
+        speeds = self.speeds or [(r["ms_per_step"], r["tokens_per_s"], r.get("mfu_pct"))
+                                         for r in trains[-1:]]
         mems = [r for r in trains[len(trains) // 10:] if "gpu_mem_allocated_mb" in r]
         summary = {
             "status": "completed", "name": self.cfg.name, "steps": s.step, "epochs": self.epoch(),
@@ -302,9 +290,12 @@ class _Loop:
             "final_val_loss": final.get("loss"), "final_val_ppl": final.get("ppl"),
             "final_train_loss": final.get("train_loss"), "final_train_ppl": final.get("train_ppl"),
             "wall_s": s.elapsed_s, "n_params": self.raw_model.num_params(), "device": str(self.device),
-            "ms_per_step": _median([m for m, _ in speeds]), "tokens_per_s": _median([v for _, v in speeds]),
+            "ms_per_step": _median([m for m, _, _ in speeds]),
+            "tokens_per_s": _median([v for _, v, _ in speeds]),
+            "mfu_pct": _median([u for _, _, u in speeds if u is not None]),
             "gpu_mem_allocated_mb": _median([r["gpu_mem_allocated_mb"] for r in mems]),
             "gpu_mem_reserved_mb": _median([r["gpu_mem_reserved_mb"] for r in mems]),
+            "gpu_mem_peak_allocated_mb": max((r["gpu_mem_peak_allocated_mb"] for r in mems), default=None),
             "attempts": self.attempt + 1,
             "loss_reduction": self.cfg.train.loss_reduction,
             "ppl_definition": PPL_DEFINITIONS[self.cfg.train.loss_reduction],

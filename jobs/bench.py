@@ -1,104 +1,174 @@
 """Benchmarks that print figures (speed and memory are measured here, never asserted in tests).
 
-    python main.py bench train --model gpt-nano --block-size 32 --batch-size 256 --steps 30
-    python main.py bench train --model shakespeare-char --device cuda --compile
+    python main.py bench train --preset jhu-nano --steps 20 --device cpu
+    python main.py bench train --preset gpt2-124m --device cuda --compile --compare plain
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
     python main.py bench train --attention all      # every attention variant, ratio to fused
 
-`bench train` times forward+backward+AdamW on random tokens (no data loading), synchronising
-the device before each clock read and skipping warm-up steps. It prints ms/step, tokens/s,
-peak memory, and on a GPU the model FLOPs utilisation against that GPU's peak (table below).
+`bench train` runs the real trainer (`gpt.trainer.train`, prefetch and logging included) on random
+tokens in a throw-away run dir and reads back the trainer's own steady-state ms/step (the first
+log window, which holds warm-up and compilation, is skipped; evaluation and checkpoints are kept
+out of the clock). It prints ms/step, tokens/s, MFU against this GPU's dense bf16 peak
+(gpt/perf.py; omitted with the reason on CPUs and unknown GPUs) and peak memory.
+`--compare plain` also times a minimal hand-written loop (forward, backward, clip, AdamW on one
+batch already on the device) over the same model in the same process: `trainer_vs_plain` is the
+trainer's tokens/s over the plain loop's, a measured ratio of the trainer's overhead.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import statistics
+import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from gpt import build_model
-from gpt.config import MODEL_PRESETS, ConfigError, OptimConfig, RunConfig, model_preset, preset_name
-from gpt.overrides import apply_overrides
+from gpt import build_model, perf
+from gpt.batches import TokenStream
+from gpt.config import (MODEL_PRESETS, ConfigError, GPTConfig, OptimConfig, RunConfig, TrainConfig,
+                        model_preset, preset_name)
 from gpt.optim import make_optimizer
-from gpt.trainer import resolve_device
+from gpt.overrides import apply_overrides
+from gpt.rundir import read_jsonl
+from gpt.trainer import resolve_device, train
 
-# dense bf16 tensor-core peaks (FLOP/s) from the vendors' data sheets, matched by name substring
-GPU_PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "A6000": 155e12, "L40S": 362e12,
-                 "L4": 121e12, "A10": 125e12, "V100": 125e12, "RTX 4090": 165e12,
-                 "RTX 3090": 71e12, "T4": 65e12}
+# (model config, batch size): the shapes the figures in docs/results/ are quoted at
+PRESETS: dict[str, tuple[GPTConfig, int]] = {
+    # GPT-2 small as nanoGPT trains it: vocab padded to 50304, block 1024, micro-batch 12
+    "gpt2-124m": (GPTConfig(vocab_size=50304, n_layer=12, n_head=12, n_embd=768, block_size=1024,
+                            dropout=0.0, bias=True), 12),
+    # nanoGPT config/train_shakespeare_char.py: 6 x 384, block 256, batch 64, dropout 0.2
+    "shakespeare-char": (dataclasses.replace(MODEL_PRESETS["shakespeare-char"], vocab_size=65), 64),
+    # SPEC A (JHU): gpt-nano, block 32, batch 256, BPE vocabulary of 8192
+    "jhu-nano": (model_preset("gpt-nano", block_size=32, vocab_size=8192, dropout=0.1), 256),
+}
 
 
-def flops_per_token(cfg) -> float:
-    """Training FLOPs per token: 6 x params (fwd+bwd matmuls) + attention's 12 x L x C x T (PaLM)."""
-    n_params = sum(p.numel() for p in build_model(cfg).parameters())
-    attention = 12 * getattr(cfg, "n_layer", 0) * cfg.n_embd * cfg.block_size if cfg.arch == "gpt" else 0
-    return 6 * n_params + attention
+def _model_and_batch(args: argparse.Namespace) -> tuple[GPTConfig, int]:
+    """The benchmarked model config and batch size from --preset, or --model and its flags."""
+    if args.preset:
+        cfg, batch = PRESETS[args.preset]
+    else:
+        cfg, batch = model_preset(args.model, vocab_size=args.vocab_size, dropout=0.0), 64
+    if args.block_size:
+        cfg = dataclasses.replace(cfg, block_size=args.block_size)
+    if getattr(args, "model_overrides", ()):   # an attention variant (jobs/ablations.py)
+        cfg = apply_overrides(RunConfig(model=cfg), list(args.model_overrides)).model
+    return cfg, args.batch_size or batch
 
 
-def peak_flops(device: torch.device) -> tuple[str, float | None]:
-    if device.type != "cuda":
-        return "cpu", None
-    name = torch.cuda.get_device_name(device)
-    return name, next((v for k, v in GPU_PEAK_BF16.items() if k in name), None)
+def _run_config(model_cfg, batch: int, args: argparse.Namespace) -> RunConfig:
+    window = max(1, args.warmup)
+    iters = window * (1 + -(-args.steps // window))   # one warm-up window + timed windows
+    return RunConfig(name="bench", device=args.device, model=model_cfg,
+                     optim=OptimConfig(lr=1e-4, warmup_iters=0),
+                     train=TrainConfig(max_iters=iters, batch_size=batch, eval_interval=iters,
+                                       eval_iters=1, log_interval=window, compile=args.compile,
+                                       progress="off"))
+
+
+def _random_tokens(model_cfg, batch: int) -> TokenStream:
+    n = max(4 * batch * model_cfg.block_size, 4 * model_cfg.block_size)
+    tokens = np.random.default_rng(0).integers(0, model_cfg.vocab_size, n, dtype=np.int64)
+    return TokenStream({"train": tokens, "val": tokens[: 2 * model_cfg.block_size + 2]},
+                       model_cfg.block_size)
+
+
+def time_trainer(cfg: RunConfig, batches: TokenStream) -> dict:
+    """The trainer's own steady-state figures for `cfg`, from a throw-away run dir."""
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        summary = train(cfg, Path(tmp) / "run", batches)
+        rows = [r for r in read_jsonl(Path(tmp) / "run" / "metrics.jsonl") if r["kind"] == "train"]
+    ms = summary["ms_per_step"]                      # median over the timed windows
+    tokens = cfg.train.batch_size * cfg.train.grad_accum * cfg.model.block_size
+    return {"ms_per_step": ms, "tokens_per_s": tokens / (ms / 1000),
+            "windows_timed": max(0, len(rows) - 1),
+            "peak_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
+
+
+def time_plain(cfg: RunConfig, batches: TokenStream, steps: int, warmup: int) -> dict:
+    """A minimal hand loop over the same model and batch: the floor the trainer is compared to."""
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model).to(device)
+    opt = make_optimizer(model, cfg.optim, device.type)
+    step_fn = torch.compile(model) if cfg.train.compile else model
+    x, y, _ = batches.train_batch(cfg.seed, 0, cfg.train.batch_size)
+    x, y = x.to(device), y.to(device)
+    use_amp = device.type == "cuda" and cfg.train.amp
+
+    def step() -> None:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            _, loss = step_fn(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(warmup):
+        step()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()                                   # one sync per window, as the trainer does
+    sec = (time.perf_counter() - start) / steps
+    return {"ms_per_step": sec * 1000, "tokens_per_s": cfg.train.batch_size * cfg.model.block_size / sec}
 
 
 def bench_train(args: argparse.Namespace) -> dict:
-    device = resolve_device(args.device)
-    changes = {"vocab_size": args.vocab_size, "dropout": 0.0}
-    if args.block_size:
-        changes["block_size"] = args.block_size
-    cfg = model_preset(args.model, **changes)
-    if getattr(args, "model_overrides", ()):   # an attention variant (jobs/ablations.py)
-        cfg = apply_overrides(RunConfig(model=cfg), list(args.model_overrides)).model
-    torch.manual_seed(0)
-    model = build_model(cfg).to(device)
-    opt = make_optimizer(model, OptimConfig(), device.type)
-    step_fn = torch.compile(model) if args.compile else model
-    use_amp = device.type == "cuda"
-    x = torch.randint(0, args.vocab_size, (args.batch_size, cfg.block_size), device=device)
+    """Figures for one model/batch: the trainer's, and with --compare plain the hand loop's too."""
+    model_cfg, batch = _model_and_batch(args)
+    cfg = _run_config(model_cfg, batch, args)
+    device = resolve_device(cfg.device)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
-        torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for step in range(args.warmup + args.steps):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            _, loss = step_fn(x, x)
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if step >= args.warmup:
-            times.append(time.perf_counter() - t0)
-    sec = statistics.median(times)
-    tokens = args.batch_size * cfg.block_size
-    name, peak = peak_flops(device)
-    achieved = flops_per_token(cfg) * tokens / sec
-    return {"model": args.model, "device": name, "params": sum(p.numel() for p in model.parameters()),
-            "batch_size": args.batch_size, "block_size": cfg.block_size, "ms_per_step": sec * 1000,
-            "tokens_per_s": tokens / sec, "model_tflops": achieved / 1e12,
-            "mfu_pct": 100 * achieved / peak if peak else None,
-            "peak_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
-            "torch_threads": torch.get_num_threads(), "compile": args.compile, "steps_timed": args.steps}
+    batches = _random_tokens(model_cfg, batch)
+    n_params = build_model(model_cfg).num_params()
+    fpt = perf.flops_per_token(model_cfg, n_params)
+    peak, no_peak = perf.device_peak(device)
+    trainer = time_trainer(cfg, batches)
+    out = {"preset": args.preset or args.model,
+           "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+           "torch": torch.__version__, "params": n_params, "batch_size": batch,
+           "block_size": model_cfg.block_size, "compile": args.compile,
+           "amp_bf16": device.type == "cuda", **trainer,
+           "model_tflops": fpt * trainer["tokens_per_s"] / 1e12,
+           "mfu_pct": perf.mfu_pct(fpt, trainer["tokens_per_s"], peak),
+           "torch_threads": torch.get_num_threads()}
+    if no_peak:
+        out["mfu_omitted"] = no_peak
+    if args.compare == "plain":
+        plain = time_plain(cfg, batches, args.steps, args.warmup)
+        out["plain"] = {**plain, "mfu_pct": perf.mfu_pct(fpt, plain["tokens_per_s"], peak)}
+        out["trainer_vs_plain"] = trainer["tokens_per_s"] / plain["tokens_per_s"]
+    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", required=True, metavar="what")
-    t = sub.add_parser("train", help="time training steps of a model preset on random tokens")
+    t = sub.add_parser("train", help="time the trainer on random tokens (ms/step, tokens/s, MFU, memory)")
+    t.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="model + batch of a reference setting: " + ", ".join(sorted(PRESETS)))
     t.add_argument("--model", default="gpt-nano", choices=sorted(MODEL_PRESETS),
-                   type=lambda name: preset_name(name, MODEL_PRESETS))
+                   type=lambda name: preset_name(name, MODEL_PRESETS),
+                   help="model size preset when no --preset is given")
     t.add_argument("--block-size", type=int, default=0, help="0 = the preset's")
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--vocab-size", type=int, default=8192)
+    t.add_argument("--batch-size", type=int, default=0, help="0 = the preset's (64 with --model)")
+    t.add_argument("--vocab-size", type=int, default=8192, help="with --model only")
     t.add_argument("--steps", type=int, default=20, help="timed steps (after --warmup)")
-    t.add_argument("--warmup", type=int, default=3)
+    t.add_argument("--warmup", type=int, default=5, help="untimed steps first (also the log window)")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    t.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (warm-up not timed)")
+    t.add_argument("--compare", choices=("plain",), default=None,
+                   help="plain: also time a minimal hand loop and print trainer_vs_plain")
     t.add_argument("--attention", default=None, metavar="VARIANTS",
                    help="'all' or a comma list of attention variants (jobs/ablations.py keys): "
                         "time each in this one process, print tokens/s and the ratio to fused")
@@ -108,7 +178,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.set_defaults(bench=_bench_report)
 
 
+def _checked(args: argparse.Namespace) -> argparse.Namespace:
+    from jobs.common import UserError
+    for name in ("steps", "warmup", "block_size", "batch_size", "vocab_size"):
+        value = getattr(args, name)
+        if value < 0 or (name in ("steps", "vocab_size") and value == 0):
+            raise UserError(f"bench train --{name.replace('_', '-')}={value} must be "
+                            f"{'> 0' if name in ('steps', 'vocab_size') else '>= 0'}")
+    return args
+
+
 def _bench_train(args: argparse.Namespace) -> None:
+    args = _checked(args)
     if args.attention is None:
         print(json.dumps(bench_train(args), indent=2))
         return
@@ -125,7 +206,7 @@ def _bench_train(args: argparse.Namespace) -> None:
         rows.append((key, bench_train(args)))
     reference = dict(rows)[ablations.DEFAULT_KEY]["tokens_per_s"]
     first = rows[0][1]
-    print(f"{first['device']}, {args.model} block {first['block_size']} batch {args.batch_size}, "
+    print(f"{first['device']}, {first['preset']} block {first['block_size']} batch {first['batch_size']}, "
           f"{args.steps} timed steps, {first['torch_threads']} threads")
     print(f"{'variant':<20} {'params':>9} {'ms/step':>9} {'tokens/s':>11} {'vs fused':>9}")
     for key, r in rows:
