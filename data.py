@@ -12,6 +12,7 @@ Prepared data, one folder per (dataset, tokenizer, options, source files):
         train.npy  val.npy   token ids (uint16, or uint32 past 65,536 ids), memory-mapped on load
         tokenizer.json       built from the training split only
         meta.json            splits, token counts, vocab size, sha256 and size of each source file
+                             and of each prepared file (checked on load: a damaged folder is rebuilt)
 The folder is built under a temporary name and renamed into place, so two Slurm tasks preparing
 at once never see half-written files; a folder that exists is complete.
 """
@@ -32,13 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
+from data_cache import CACHED_FILES, checksums, discard_if_damaged, sha256_of as _sha256
 from gpt.batches import Batches, ExampleSet, TokenStream
 from gpt.config import DataConfig
-from gpt.rundir import read_json, write_atomic, write_json
+from gpt.rundir import read_json, umask_mode, write_atomic, write_json
 from gpt.tokenizer import (BPETokenizer, CharTokenizer, GPT1Tokenizer, Tokenizer, WordTokenizer,
                            load_tokenizer, save_tokenizer)
 
-FORMAT = 1   # bump when the prepared layout changes: old cache folders are then ignored
+FORMAT = 2   # bump when the prepared layout changes: old cache folders are then ignored
 TOKENIZERS = {"tinyshakespeare": ("char", "bpe"), "wikitext2": ("word", "bpe", "gpt2"),
               "wikitext2-gpt1": ("gpt1",), "wikitext103": ("gpt2",)}
 GPT1_DIR = "ift6135-wikitext2-gpt1bpe"
@@ -210,7 +212,7 @@ def _source_files(cfg: DataConfig, root: Path) -> dict[str, Path]:
 def _split_text(cfg: DataConfig, files: dict[str, Path], role: str) -> str:
     """The text of split `role` ("train"/"val"): a plain file, or a member of the WT-103 zip."""
     if cfg.dataset != "wikitext103":
-        return files[role].read_text(encoding="utf-8")
+        return _read_text(files[role])
     split = cfg.train_split if role == "train" else cfg.val_split
     try:
         with zipfile.ZipFile(files[role]) as archive:
@@ -220,6 +222,14 @@ def _split_text(cfg: DataConfig, files: dict[str, Path], role: str) -> str:
                         f"`python data.py download wikitext103 --data-root DIR`") from None
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:   # a one-line error, not a traceback
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); convert it (`iconv -t utf-8`) "
+                        f"or fetch it again with `python data.py download`") from None
+
+
 def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
     """The tokenizer (from the training split only) and the 1-D token array of each split."""
     if cfg.dataset == "wikitext2-gpt1":   # already GPT-1 ids, shifted by one (0 = padding)
@@ -227,7 +237,7 @@ def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[
         with np.load(files["train"]) as train, np.load(files["val"]) as val:
             return tok, {"train": train["tokens"], "val": val["tokens"]}
     if cfg.dataset == "tinyshakespeare":   # nanoGPT: first 90% train, last 10% val
-        text = files["text"].read_text(encoding="utf-8")
+        text = _read_text(files["text"])
         n_train = int(len(text) * (1 - cfg.val_fraction))
         texts = {"train": text[:n_train], "val": text[n_train:]}
     else:
@@ -257,14 +267,6 @@ def _cache_key(cfg: DataConfig, files: dict[str, Path]) -> str:
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.save(f, array)
@@ -278,9 +280,9 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
     _check_options(cfg)
     root = resolve_data_root(data_root)
     files = _source_files(cfg, root)
-    cache_dir = Path(cache_dir if cache_dir is not None else default_cache_dir())
+    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     final = cache_dir / f"{cfg.dataset}-{cfg.tokenizer}-{_cache_key(cfg, files)}"
-    if (final / "meta.json").is_file():
+    if (final / "meta.json").is_file() and not discard_if_damaged(final):   # damaged: rebuilt below
         return final, True
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -294,15 +296,15 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
         for split, ids in arrays.items():
             _save_npy(tmp / f"{split}.npy", ids)
         save_tokenizer(tok, tmp / "tokenizer.json")
-        write_json(tmp / "meta.json", {
+        write_json(tmp / "meta.json", {"checksums": checksums(tmp, CACHED_FILES),
             "format": FORMAT, "dataset": cfg.dataset, "tokenizer": cfg.tokenizer,
             "vocab_size": tok.vocab_size, "data_root": str(root),
             **{f"{split}_tokens": len(ids) for split, ids in arrays.items()},
             "sources": {role: {"path": str(p.relative_to(root)), "bytes": p.stat().st_size,
                                "sha256": _sha256(p)} for role, p in files.items()},
             "prepare_s": round(time.perf_counter() - start_s, 3)})
-        for path in [tmp, *tmp.iterdir()]:   # temp files are private; the cache may be shared
-            path.chmod(0o755 if path.is_dir() else 0o644)
+        for path in [tmp, *tmp.iterdir()]:   # temp files are private: follow the umask
+            path.chmod(umask_mode(path.is_dir()))
         try:
             os.rename(tmp, final)
         except OSError:   # another task renamed its copy first: theirs is complete, use it
@@ -314,8 +316,8 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
 
 
 def default_cache_dir() -> Path:
-    """$DATA_CACHE, else ./.cache/data."""
-    return Path(os.environ.get("DATA_CACHE") or ".cache/data")
+    """$DATA_CACHE (with `~` expanded), else ./.cache/data."""
+    return Path(os.environ.get("DATA_CACHE") or ".cache/data").expanduser()
 
 
 # ---------------------------------------------------------------- token arrays -> batches

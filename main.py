@@ -6,7 +6,9 @@
     python main.py <command> --help
 
 Config overrides are dotted key=value pairs (`model.n_layer=4`, `model=gpt-micro`,
-`optim.betas=0.9,0.99`); unknown keys fail and list the valid ones.
+`optim.betas=0.9,0.99`), anywhere after the command; unknown keys fail and list the valid ones.
+A mistake (bad value, missing file, unwritable folder) prints one `error: ...` line and exits 2;
+`--debug` (or TOOLKIT_DEBUG=1) shows its traceback too.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import os
 import sys
 from pathlib import Path
 
-from gpt.config import ConfigError, preset_name
+from gpt import rundir
+from gpt.config import preset_name
 from gpt.overrides import apply_overrides, to_dict
 from jobs import JOBS
 
@@ -60,6 +63,8 @@ def _job_parser(sub, job: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of errors too (anywhere on the line; or TOOLKIT_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
     for job in JOBS:
         _job_parser(sub, job)
@@ -70,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(handler=module.main)
     return parser
+
+
+def _path(value: Path | None) -> Path | None:
+    """A folder flag with `~` expanded (the shell does not expand it in `--cache-dir=~/x`)."""
+    return value.expanduser() if value is not None else None
 
 
 def _run_job(args: argparse.Namespace) -> int:
@@ -84,31 +94,39 @@ def _run_job(args: argparse.Namespace) -> int:
     if args.print_config:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0
-    runs_root = args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))
-    ctx = JobContext(runs_root=runs_root.resolve(), data_root=args.data_root,
-                     cache_dir=(args.cache_dir or default_cache_dir()).resolve())
+    ctx = JobContext(runs_root=rundir.runs_root(args.runs_root).resolve(), data_root=_path(args.data_root),
+                     cache_dir=(_path(args.cache_dir) or default_cache_dir()).resolve())
     return launch.execute(args.job, [cfg], ctx, args)
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from data import DataError
-    from gpt.checkpoint import CheckpointError
-    from jobs.common import UserError
-    return ConfigError, DataError, CheckpointError, UserError
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse argv; key=value overrides of a job may come anywhere, also after options."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    overrides = [a for a in extra if "=" in a and not a.startswith("-")]
+    unknown = [a for a in extra if a not in overrides]
+    if unknown or (overrides and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or overrides)}")
+    if overrides:
+        args.overrides = [*args.overrides, *overrides]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; expected errors print `error: ...` and return 2 (--debug: traceback)."""
+    from jobs.errors import report_error
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in argv:            # anywhere on the line: also show tracebacks of expected errors
+        argv.remove("--debug")
+        os.environ["TOOLKIT_DEBUG"] = "1"
+    args = parse(argv)
     try:
         return args.handler(args)
-    except _user_errors() as exc:
-        if os.environ.get("TOOLKIT_DEBUG"):
+    except (Exception, KeyboardInterrupt) as exc:
+        code = report_error(exc)
+        if code is None:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
-        return 130
+        return code
 
 
 if __name__ == "__main__":

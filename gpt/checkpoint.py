@@ -51,3 +51,23 @@ def load_model_state(model: torch.nn.Module, state_dict: dict, source: Path) -> 
         raise CheckpointError(f"weights in {source} do not fit this model ({detail}); "
                               "the model config must match the run that wrote them")
     model.load_state_dict(state_dict, strict=True)
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, checkpoint: dict, source: Path) -> None:
+    """Restore the optimizer of a resumed run; CheckpointError when the state is absent or does
+    not fit (another optimizer, or parameter groups of another model)."""
+    if not isinstance(checkpoint.get("optimizer"), dict):
+        raise CheckpointError(f"checkpoint {source} has no optimizer state, so the run cannot resume "
+                              "exactly; move it away to restart the run, or use it via init_from=RUN_DIR")
+    saved = checkpoint["optimizer"].get("param_groups") or [{}]
+    own = {k for k in optimizer.param_groups[0] if k != "params"}
+    if {k for k in saved[0] if k != "params"} != own:   # torch would load it and fail at the step
+        raise CheckpointError(f"optimizer state in {source} was written by another optimizer than "
+                              f"optim.name={type(optimizer).__name__.lower()}; rerun with that run's optim "
+                              "settings, or move the checkpoint away to restart")
+    try:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"optimizer state in {source} does not fit optim.name="
+                              f"{type(optimizer).__name__.lower()} and this model ({str(exc)[:100]}); "
+                              "rerun with the optim settings of that run, or move the checkpoint away") from None

@@ -9,6 +9,8 @@ Overrides and JSON loading are in `gpt/overrides.py`.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 
 
@@ -23,8 +25,8 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 def _check_positive(owner: str, **values: float) -> None:
     for key, value in values.items():
-        if value <= 0:
-            raise ConfigError(f"{owner}.{key}={value} must be > 0")
+        if not value > 0 or not math.isfinite(value):   # NaN compares False to everything
+            raise ConfigError(f"{owner}.{key}={value} must be > 0 (and finite)")
 
 
 def added(default):
@@ -286,8 +288,10 @@ class OptimConfig:
         if self.schedule != "mingpt" and (self.warmup_tokens or self.final_tokens):
             raise ConfigError("optim.warmup_tokens and optim.final_tokens go with optim.schedule=mingpt")
         _check_positive("optim", lr=self.lr)
-        if self.weight_decay < 0 or self.grad_clip < 0 or self.warmup_iters < 0 or self.min_lr < 0:
-            raise ConfigError("optim.weight_decay, grad_clip, warmup_iters and min_lr must be >= 0")
+        if not all(v >= 0 and math.isfinite(v) for v in (self.weight_decay, self.grad_clip,
+                                                         self.warmup_iters, self.min_lr, self.momentum)):
+            raise ConfigError("optim.weight_decay, grad_clip, warmup_iters, min_lr and momentum must be "
+                              "finite numbers >= 0")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"optim.betas={self.betas} must be two numbers in [0, 1), e.g. 0.9,0.95")
 
@@ -335,10 +339,14 @@ class SampleConfig:
 
     def __post_init__(self) -> None:
         _check_positive("sample", max_new_tokens=self.max_new_tokens)
-        if any(t < 0 for t in self.temperatures):
-            raise ConfigError("sample.temperatures must be >= 0 (0 = greedy)")
+        if not all(t >= 0 and math.isfinite(t) for t in self.temperatures):
+            raise ConfigError(f"sample.temperatures={self.temperatures} must be finite and >= 0 (0 = greedy)")
         if not 0 < self.top_p <= 1 or self.top_k < 0:
             raise ConfigError("sample.top_p must be in (0, 1] and sample.top_k >= 0")
+
+
+MAX_NAME_CHARS = 100   # + "-<hash8>" stays far below the 255-byte file-name limit
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_NAME_CHARS - 1}}}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,8 +363,12 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         _check_choice("device", self.device, ("auto", "cpu", "cuda"))
-        if not self.name or any(c in self.name for c in "/\\ \t\n"):
-            raise ConfigError(f"name={self.name!r} must be non-empty, without slashes or spaces")
+        # the name becomes a folder and a Slurm job name: no shell or path characters
+        if not NAME_PATTERN.fullmatch(self.name):
+            raise ConfigError(f"name={self.name[:40]!r}{'...' if len(self.name) > 40 else ''} is not "
+                              f"valid: use 1-{MAX_NAME_CHARS} of A-Z a-z 0-9 . _ - (not starting with . or -)")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed={self.seed} must be in [0, 2**32) (torch and numpy seeds are 32/64-bit)")
 
 
 MODEL_PRESETS: dict[str, ModelConfig] = {

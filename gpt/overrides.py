@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import typing
 from typing import Any
 
@@ -38,6 +39,8 @@ def _parse_scalar(key: str, text: str, typ) -> Any:
             value = float(text) if typ is float else int(text)
         except ValueError:
             raise ConfigError(f"{key}={text!r}: expected {typ.__name__}") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}={text!r}: expected a finite number (not nan or inf)")
         return value
     return text
 
@@ -120,10 +123,31 @@ def _build(cls, data: dict, prefix: str):
         elif dataclasses.is_dataclass(typ):
             kwargs[name] = _build(typ, value, f"{prefix}{name}.")
         elif typing.get_origin(typ) is tuple:
-            kwargs[name] = tuple(value)
+            if not isinstance(value, list):
+                raise ConfigError(f"{prefix}{name}={value!r} should be a list in config.json")
+            kwargs[name] = tuple(_checked(f"{prefix}{name}", v, t) for v, t in
+                                 zip(value, _item_types(typ, len(value))))
         else:
-            kwargs[name] = value
+            kwargs[name] = _checked(f"{prefix}{name}", value, typ)
     return cls(**kwargs)
+
+
+def _item_types(typ, n: int) -> list:
+    args = typing.get_args(typ)
+    return [args[0]] * n if len(args) == 2 and args[1] is Ellipsis else list(args)
+
+
+def _checked(key: str, value, typ):
+    """A JSON value of the declared type (an int is a fine float); ConfigError otherwise."""
+    if not isinstance(typ, type):   # a union or other annotation: the dataclass checks it
+        return value
+    ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        raise ConfigError(f"{key}={value!r} in config.json should be of type {typ.__name__}; fix the file "
+                          f"or remove the run dir")
+    return value
 
 
 def from_dict(data: dict) -> RunConfig:

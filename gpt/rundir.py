@@ -34,6 +34,19 @@ EVAL = "eval"
 SLURM = "slurm"
 
 
+class RunFileError(ValueError):
+    """A run-dir file is missing, not valid JSON or not an object; the message names the file."""
+
+
+def runs_root(flag: Path | str | None = None) -> Path:
+    """The runs root: the flag, else $RUNS_ROOT, else ./runs; `~` expanded (`--runs-root=~/x` and
+    RUNS_ROOT='~/x' reach us unexpanded), not resolved."""
+    for value in (flag, os.environ.get("RUNS_ROOT")):
+        if value not in (None, ""):
+            return Path(value).expanduser()
+    return Path("runs")
+
+
 def run_dir_for(runs_root: Path, job: str, name: str, cfg_hash: str) -> Path:
     """Where a run of `job` with this config lives: the same config always maps here."""
     return Path(runs_root) / job / f"{name}-{cfg_hash}"
@@ -43,12 +56,25 @@ def is_complete(run_dir: Path) -> bool:
     return (Path(run_dir) / SUMMARY).is_file()
 
 
+# read once: os.umask can only be read by setting it, which would race with other threads
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def umask_mode(is_dir: bool = False) -> int:
+    """The mode open()/mkdir() would give a new file (0o666) or folder (0o777) under the umask:
+    temp files start private (0o600), so files renamed into place get this mode instead."""
+    return (0o777 if is_dir else 0o666) & ~_UMASK
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: never a half file."""
+    """Write to a temp file in the same folder, fsync, then rename: never a half file.
+    The file gets the umask's mode, as a plain open() would (teammates may read runs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -64,16 +90,19 @@ def write_json(path: Path, obj) -> None:
 
 
 def read_json(path: Path) -> dict:
-    """Read a JSON object; a missing or corrupt file raises ValueError naming the file."""
+    """Read a JSON object; a missing or corrupt file raises RunFileError naming the file."""
     path = Path(path)
     try:
         obj = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"{path} does not exist") from None
+        raise RunFileError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise RunFileError(f"{path} is a folder, not a JSON file; move it away") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); the run dir may be damaged") from None
+        raise RunFileError(f"{path} is not valid JSON ({exc}); the run dir may be damaged: fix or "
+                           f"remove that file") from None
     if not isinstance(obj, dict):
-        raise ValueError(f"{path} should hold a JSON object")
+        raise RunFileError(f"{path} should hold a JSON object; fix or remove that file")
     return obj
 
 
@@ -94,7 +123,8 @@ def append_jsonl(path: Path, row: dict) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """All parseable object rows in file order; truncated or garbled lines are skipped."""
+    """All parseable object rows in file order; truncated or garbled lines are skipped; a missing
+    file (or a folder in its place) reads as no rows."""
     rows = []
     try:
         with open(path, "rb") as f:
@@ -105,7 +135,7 @@ def read_jsonl(path: Path) -> list[dict]:
                     continue
                 if isinstance(row, dict):
                     rows.append(row)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):   # gone, or not a file
         return []
     return rows
 

@@ -26,7 +26,8 @@ import torch
 
 from gpt import build_model, perf
 from gpt.batches import Batches
-from gpt.checkpoint import CheckpointError, load_checkpoint, load_model_state, save_checkpoint
+from gpt.checkpoint import (CheckpointError, load_checkpoint, load_model_state, load_optimizer_state,
+                            save_checkpoint)
 from gpt.config import RunConfig
 from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
 from gpt.divergence import all_finite, diverged
@@ -102,7 +103,7 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model) -> dict:
     ckpt = load_checkpoint(run_dir / rundir.LAST, device) if (run_dir / rundir.LAST).exists() else None
     if ckpt is not None:
         load_model_state(model, ckpt["model"], run_dir / rundir.LAST)
-        optimizer.load_state_dict(ckpt["optimizer"])
+        load_optimizer_state(optimizer, ckpt, run_dir / rundir.LAST)
     elif cfg.init_from and not caller_built:
         _init_from(model, run_dir, cfg.init_from)
     loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt)

@@ -14,11 +14,13 @@ eval/<stem>.json {"kind": "birthplace_accuracy", "variant", "eval_file", "correc
 "accuracy" (percent), "skipped", "skipped_reasons", ...}, and prints `Correct: c out of t: p%`.
 A question with characters outside the vocabulary is skipped: no prediction, counted wrong, and
 listed. A file without places (birth_test_inputs.tsv) gets predictions only (correct/total null).
-Done when that json exists. Its own run dir (runs/evaluate/...) keeps config, env and summary.
+Done when that json exists for an eval file of the same content (its sha256 is stored; another
+file with the same stem gets eval/<stem>-<sha8>.json). Its own run dir (runs/evaluate/...) keeps config, env and summary.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from pathlib import Path
 from typing import Callable
@@ -49,15 +51,38 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
 }
 
 
-def result_path(run_dir: Path, eval_file: str) -> Path:
-    """Where the accuracy json of `run_dir` on `eval_file` goes: <run_dir>/eval/<stem>.json."""
-    return Path(run_dir) / rundir.EVAL / f"{Path(eval_file).stem}.json"
+def result_path(run_dir: Path, eval_file: str, sha256: str = "") -> Path:
+    """Where the accuracy json of `run_dir` on `eval_file` goes: <run_dir>/eval/<stem>.json, or
+    <stem>-<sha8>.json when that name already holds the result of another file of that stem
+    (results are keyed by the eval file's content, not its name)."""
+    folder, stem = Path(run_dir) / rundir.EVAL, Path(eval_file).stem
+    plain = folder / f"{stem}.json"
+    if not sha256 or not plain.is_file() or _sha_of_result(plain) in (sha256, None):
+        return plain
+    return folder / f"{stem}-{sha256[:8]}.json"
+
+
+def _sha_of_result(path: Path) -> str | None:
+    try:
+        return rundir.read_json(path).get("eval_sha256")
+    except ValueError:
+        return None
+
+
+def _cached(path: Path, sha256: str) -> dict | None:
+    """The stored result at `path` if it was computed on a file with this content."""
+    try:
+        result = rundir.read_json(path)
+    except ValueError:   # not scored yet (or unreadable): score it
+        return None
+    return result if result.get("eval_sha256") == sha256 else None
 
 
 def write_result(folder: Path, eval_file: str, questions: list[str], predictions: list[str],
-                 places: list[str] | None, variant: str, skipped: list[str], **extra) -> dict:
+                 places: list[str] | None, variant: str, skipped: list[str], stem: str = "",
+                 **extra) -> dict:
     """Write <stem>.predictions.tsv and <stem>.json into `folder`, print and return the result."""
-    stem = Path(eval_file).stem
+    stem = stem or Path(eval_file).stem
     # a prediction may contain a newline (it is in the vocabulary): keep one line per question
     lines = "".join(q + "\t" + p.replace("\n", "\\n") + "\n" for q, p in zip(questions, predictions))
     rundir.write_atomic(folder / f"{stem}.predictions.tsv", lines.encode())
@@ -100,14 +125,14 @@ def _variant(run_cfg: RunConfig) -> str:
     return "pretrain_finetune" if run_cfg.init_from else "no_pretrain"
 
 
-def _score_run(target: Path, cfg: RunConfig, ctx: JobContext) -> dict:
-    """Greedy answers of target's final weights on data.val_split, written into target/eval/."""
+def _score_run(target: Path, cfg: RunConfig, eval_path: Path, sha256: str, out: Path) -> dict:
+    """Greedy answers of target's final weights on data.val_split, written to `out` in target/eval/."""
     start_s = time.perf_counter()
     model, tokenizer, run_cfg = load_run_model(target, CHECKPOINT, cfg.device)
     if run_cfg.data.dataset not in (PRETRAIN_DATASET, FINETUNE_DATASET):
         raise UserError(f"init_from={target} is a {run_cfg.data.dataset!r} run, not a birth-places "
                         f"run; evaluate a runs/finetune/... dir")
-    questions, places = read_questions(resolve_file(ctx, cfg.data.val_split))
+    questions, places = read_questions(eval_path)
     # CS224n prompts with `line.split("\t")[0] + "⁇"`: a line without a tab keeps its newline
     keep_newline = places is None and cfg.data.text_fidelity == "original"
     prompts = [q + "\n" for q in questions] if keep_newline else questions
@@ -123,7 +148,8 @@ def _score_run(target: Path, cfg: RunConfig, ctx: JobContext) -> dict:
     for i, answer in zip(usable, answers):
         predictions[i] = answer
     return write_result(target / rundir.EVAL, cfg.data.val_split, questions, predictions, places,
-                        _variant(run_cfg), skipped, evaluated_run_dir=str(target), checkpoint=CHECKPOINT,
+                        _variant(run_cfg), skipped, stem=out.stem, evaluated_run_dir=str(target),
+                        checkpoint=CHECKPOINT, eval_path=str(eval_path), eval_sha256=sha256,
                         eval_s=round(time.perf_counter() - start_s, 2))
 
 
@@ -135,10 +161,9 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     if not rundir.is_complete(target):
         raise UserError(f"init_from={target} is not a finished run (no {rundir.SUMMARY}); wait for "
                         f"its job or rerun it")
-    path = result_path(target, cfg.data.val_split)
-    try:
-        result = rundir.read_json(path)
-    except ValueError:   # not scored yet (or unreadable): score it
-        result = _score_run(target, cfg, ctx)
+    eval_path = resolve_file(ctx, cfg.data.val_split)
+    sha256 = hashlib.sha256(eval_path.read_bytes()).hexdigest()
+    path = result_path(target, cfg.data.val_split, sha256)
+    result = _cached(path, sha256) or _score_run(target, cfg, eval_path, sha256, path)
     print_result(result, path.parent)
     return write_record(run_dir_of(JOB, cfg, ctx), cfg, result)

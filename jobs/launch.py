@@ -1,4 +1,5 @@
-"""Run jobs in this process, in local subprocesses, or on Slurm. The only importer of submitit.
+"""Run jobs in this process, in local subprocesses, or on Slurm. The only importer of submitit
+(local executor); Slurm submissions render their own sbatch script (jobs/slurm_submit.py).
 
     python main.py full_run --preset smoke                                  # inline, here
     python main.py full_run --preset smoke --executor local                 # subprocess, waits
@@ -7,9 +8,11 @@
 
 A job run is idempotent (done -> summary; checkpoint -> resume), so preemption handling only has
 to stop at a step boundary and run the same thing again:
-- inline: USR2/SIGTERM/SIGINT set `ctx.stop`; the trainer saves `last.pt` and returns
-  "interrupted"; inside a Slurm job (an sbatch template) we then `scontrol requeue` ourselves.
-- local/slurm: submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets the stop event,
+- inline (also what a Slurm job runs, from a template or jobs/worker.py): USR2/SIGTERM/SIGINT set
+  `ctx.stop`; the trainer saves `last.pt` and returns "interrupted". Inside a Slurm job only USR2
+  (sent by `--signal` before a time limit or on preemption) then `scontrol requeue`s the job;
+  SIGTERM (`scancel`) and SIGINT only save, so a cancelled job ends CANCELLED.
+- local: submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets the stop event,
   waits for the job thread to save, and hands submitit the same run to requeue.
 The attempt number (0-based) reaches the trainer as $TOOLKIT_ATTEMPT.
 Logs and submission files go to `<run_dir>/slurm/` (one run) or the folder a sweep names;
@@ -30,15 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import submitit
-from submitit.slurm.slurm import _make_sbatch_string
 
 from gpt import rundir
 from gpt.config import RunConfig
 from gpt.overrides import config_hash, from_dict, to_dict
 from jobs import JOBS
-from jobs.cluster import (JOBS_LOG, LaunchError, Resources, announce, check_cluster, check_shared,
-                          pending_runs, require_sbatch, resources_for)
+from jobs.cluster import JOBS_LOG, LaunchError, Resources, pending_runs, resources_for
 from jobs.context import JobContext
+from jobs.slurm_submit import submit_slurm
 
 EXECUTORS = ("inline", "local", "slurm")
 EXIT_INTERRUPTED = 3          # inline run stopped at a step boundary outside Slurm: rerun to resume
@@ -158,11 +160,15 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     if rundir.is_complete(task.run_dir):   # e.g. a template resubmitted: say so, train nothing
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
-    stop = threading.Event()
+    stop, received = threading.Event(), []
     _attempt()
+    if task.cfg.device == "cuda":      # refuse before the job writes its run dir
+        from gpt.trainer import resolve_device
+        resolve_device("cuda")
 
     def on_signal(signum, _frame):
         print(f"[launch] {signal.Signals(signum).name}: stopping at the next step boundary", flush=True)
+        received.append(signum)
         stop.set()
         if signum == signal.SIGINT:        # a second Ctrl-C kills at once
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -181,6 +187,11 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     if not job_id:
         print(f"[launch] interrupted; run the same command again to resume {task.run_dir}", flush=True)
         return EXIT_INTERRUPTED
+    if signal.SIGUSR2 not in received:   # scancel (SIGTERM) or Ctrl-C: the user meant to stop
+        print(f"[launch] {signal.Signals(received[0]).name if received else 'stopped'}: saved, not "
+              f"requeued (only USR2, a time limit or preemption, requeues); resubmit to resume "
+              f"{task.run_dir}", flush=True)
+        return EXIT_INTERRUPTED
     print(f"[launch] interrupted; requeueing Slurm job {job_id}", flush=True)
     _record(task.run_dir, "requeue", job_id=_slurm_job_id())
     if subprocess.run(["scontrol", "requeue", job_id]).returncode != 0:
@@ -198,70 +209,21 @@ def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
     return 0
 
 
-def _executor_params(res: Resources, partition: str, name: str, parallel: int | None) -> dict:
-    params = {"job_name": name, "time": res.time_min,
-              "cpus_per_task": res.cpus, "mem": f"{int(res.mem_gb * 1024)}MB",
-              "signal_delay_s": res.signal_delay_s, "stderr_to_stdout": True,
-              "additional_parameters": {"requeue": True},
-              # the worker unpickles jobs.launch.SubmittedRun: make this checkout importable
-              "setup": [*res.setup,
-                        f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]}
-    optional = {"partition": partition, "gpus_per_node": res.gpus, "account": res.account,
-                "qos": res.qos, "constraint": res.constraint, "array_parallelism": parallel}
-    params.update({k: v for k, v in optional.items() if v})
-    return params
+def _setup(res: Resources) -> list[str]:
+    """Shell lines before a local submitit worker: the profile's, then this checkout importable."""
+    return [*res.setup, f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]
 
 
-def submit_slurm(tasks: list[Task], ctx: JobContext, args, *, name: str, folder: Path,
-                 parallel: int | None = None) -> list[str]:
-    """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
-    res = resources_for(tasks, {k: getattr(args, k, None) for k in _RESOURCE_FLAGS}, args.profile)
-    data_root = ctx.data_root or os.environ.get("DATA_ROOT")
-    check_shared({"runs root (--runs-root)": ctx.runs_root, "data cache (--cache-dir, $DATA_CACHE)":
-                  ctx.cache_dir, "data root (--data-root, $DATA_ROOT)": data_root and Path(data_root)},
-                 args.allow_local_runs_root)
-    if args.dry_run:
-        partition = check_cluster(res) if _has_sbatch() else res.partition
-        announce(res, partition, tasks, sys.stderr)   # stdout: the script alone
-        command = f"{sys.executable} -u -m submitit.core._submit {folder / '%j'}"
-        params = _executor_params(res, partition, name, parallel)
-        print(_make_sbatch_string(command=command, folder=folder / "%j",
-                                  map_count=len(tasks) if len(tasks) > 1 else None, **params))
-        return []
-    partition = check_cluster(res)
-    announce(res, partition, tasks, sys.stdout)
-    params = _executor_params(res, partition, name, parallel)
-    executor = submitit.SlurmExecutor(folder=folder / "%j")
-    executor.update_parameters(**params)
-    ctx = _absolute(ctx)
-    jobs = executor.submit_array([SubmittedRun(t, ctx) for t in tasks])
-    for t, j in zip(tasks, jobs):
-        _record(t.run_dir, "submitted", job_id=j.job_id, log=str(j.paths.stdout), executor="slurm")
-        print(f"submitted job {j.job_id}  {t.run_dir}")
-    if args.wait:
-        _wait(jobs)
-    return [j.job_id for j in jobs]
-
-
-def _has_sbatch() -> bool:
-    try:
-        require_sbatch()
-        return True
-    except LaunchError as exc:
-        print(f"[launch] note: {exc}; partition and node limits not checked", file=sys.stderr)
-        return False
-
-
-def _wait(jobs) -> None:
-    """Block until every job ended; FailedJobError names the first one that failed."""
-    for j in jobs:
-        summary = j.result()
-        print(f"job {j.job_id}: {summary.get('status') if isinstance(summary, dict) else summary}")
+def resources(args, tasks: list) -> Resources:
+    """Flags in `args` > $TOOLKIT_* > the named cluster profile > what the tasks need
+    (1 GPU when they use CUDA) > defaults."""
+    return resources_for(tasks, {k: getattr(args, k, None) for k in _RESOURCE_FLAGS},
+                         getattr(args, "profile", None))
 
 
 def run_local(tasks: list[Task], ctx: JobContext, args, parallel: int = 1) -> int:
     """submitit subprocesses on this machine, at most `parallel` at a time; waits for all."""
-    res = resources_for(tasks, {k: getattr(args, k, None) for k in _RESOURCE_FLAGS}, args.profile)
+    res = resources(args, tasks)
     queue, running = list(tasks), []
     try:
         failed = _local_loop(queue, running, _absolute(ctx), res, parallel)
@@ -279,7 +241,7 @@ def _local_loop(queue: list[Task], running: list, ctx: JobContext, res: Resource
             t = queue.pop(0)
             ex = submitit.LocalExecutor(folder=t.run_dir / rundir.SLURM / "%j")
             ex.update_parameters(timeout_min=res.time_min, signal_delay_s=res.signal_delay_s,
-                                 gpus_per_node=res.gpus, setup=_executor_params(res, "", "", None)["setup"])
+                                 gpus_per_node=res.gpus, setup=_setup(res))
             job = ex.submit(SubmittedRun(t, ctx))
             _record(t.run_dir, "submitted", job_id=job.job_id, log=str(job.paths.stdout), executor="local")
             print(f"started local job {job.job_id}  {t.run_dir}", flush=True)
@@ -311,7 +273,8 @@ def execute(job_name: str, cfgs: list[RunConfig], ctx: JobContext, args) -> int:
         if tasks:
             folder = tasks[0].run_dir / rundir.SLURM if len(tasks) == 1 else \
                 Path(ctx.runs_root).resolve() / job_name / rundir.SLURM
-            submit_slurm(tasks, ctx, args, name=f"{job_name}.{tasks[0].cfg.name}", folder=folder)
+            submit_slurm(tasks, ctx, args, resources(args, tasks), name=f"{job_name}.{tasks[0].cfg.name}",
+                         folder=folder)
         return 0
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)

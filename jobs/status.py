@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _runs_root(args) -> Path:
-    return (args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))).resolve()
+    return rundir.runs_root(args.runs_root).resolve()
 
 
 def find_runs(target: str | None, runs_root: Path) -> list[dict]:
@@ -80,8 +79,18 @@ def run_row(run_dir: Path, exp=None, job=None) -> dict:
             "run_dir": str(run_dir)}
 
 
+def _safe_row(run_dir: Path, exp=None, job=None) -> dict:
+    """run_row, or a row saying why the run dir cannot be read (it may vanish or change mid-call)."""
+    try:
+        return run_row(run_dir, exp, job)
+    except OSError as exc:
+        return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name, "job_id": "",
+                "slurm": "", "state": f"unreadable ({exc.strerror or exc})", "step": None,
+                "max_steps": None, "val_loss": None, "elapsed": None, "attempts": 0, "run_dir": str(run_dir)}
+
+
 def rows(found: list[dict]) -> list[dict]:
-    out = [run_row(f["run_dir"], f.get("exp"), f.get("job")) for f in found]
+    out = [_safe_row(f["run_dir"], f.get("exp"), f.get("job")) for f in found]
     states = job_states([r["job_id"] for r in out])
     for r in out:
         r["slurm"] = states.get(r["job_id"], "")

@@ -12,7 +12,7 @@ Every config is built and validated before anything runs or is submitted; `key=v
 apply to every run. Submitting again skips runs that completed or are still queued and resumes
 the others. The index, `<runs_root>/sweeps/<name>/index.json`, is
 `{"sweep", "runs": [{"exp", "name", "job", "run_dir", "label"}], "submissions": [{"array_job_id",
-"time", "n_tasks"}]}`; submitit's logs of the array go to `<runs_root>/sweeps/<name>/slurm/`.
+"time", "n_tasks"}]}`; the array's sbatch script, task list and logs go to `<runs_root>/sweeps/<name>/slurm/`.
 
 `grid` takes `key=v1,v2` axes instead of overrides and runs their cartesian product of any job's
 preset (`--job`, `--preset`); its index is named by `--sweep-name` (default: grid-<job>-<preset>-
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -180,9 +179,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _context(args) -> JobContext:
     from data import default_cache_dir
-    runs_root = args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))
+    runs_root = rundir.runs_root(args.runs_root)
     return JobContext(runs_root=runs_root.resolve(), data_root=args.data_root,
-                      cache_dir=(args.cache_dir or default_cache_dir()).resolve())
+                      cache_dir=(args.cache_dir.expanduser() if args.cache_dir else default_cache_dir()).resolve())
 
 
 def _print_list(runs: list[SweepRun], tasks: list[launch.Task]) -> None:
@@ -206,7 +205,8 @@ def _run(name: str, runs: list[SweepRun], tasks: list[launch.Task], ctx: JobCont
         print(f"sweep {name}: nothing to submit")
         return 0
     folder = index_path(ctx.runs_root, name).parent / rundir.SLURM
-    ids = launch.submit_slurm(todo, ctx, args, name=f"sweep.{name}", folder=folder, parallel=args.parallel)
+    ids = launch.submit_slurm(todo, ctx, args, launch.resources(args, todo), name=f"sweep.{name}",
+                              folder=folder, parallel=args.parallel)
     if ids:
         array_id = ids[0].split("_")[0]
         path = write_index(ctx.runs_root, name, tasks, runs,

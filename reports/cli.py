@@ -8,11 +8,11 @@ main.py plugs the same options in as `python main.py report ...` via add_argumen
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-DEFAULT_RUNS_ROOT = "runs"
+from gpt.rundir import runs_root
+
 DESCRIPTION = ("Figures and tables (Markdown, HTML, LaTeX, CSV) from run dirs; unchanged outputs "
                "are reused, so rerunning after more jobs finish is cheap.")
 
@@ -29,15 +29,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Build the report for parsed `args`; 0 on success, 2 if no input exists."""
     from reports.build import build_report  # pandas and matplotlib load only when a report is made
+    from reports.state import OutDirError, check_out_dir
 
     # main.py's global --runs-root, when it has one, is the default input
-    default = getattr(args, "runs_root", None) or os.environ.get("RUNS_ROOT", DEFAULT_RUNS_ROOT)
-    inputs = args.inputs or [Path(default)]
+    inputs = [Path(p).expanduser() for p in args.inputs] or [runs_root(getattr(args, "runs_root", None))]
     if not any(Path(p).exists() for p in inputs):
         print(f"error: none of {', '.join(map(str, inputs))} exists; pass a runs root, a sweep "
               "index.json or a run dir", file=sys.stderr)
         return 2
-    build_report(inputs, args.out)
+    try:
+        check_out_dir(args.out, inputs)
+        build_report(inputs, args.out)
+    except OutDirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -15,6 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
+from gpt.rundir import umask_mode
+
 FIGSIZE_IN = (8.0, 5.0)   # at DPI: 1200 x 750 pixels, readable when printed or projected
 DPI = 150
 # zlib level 1: PNGs ~1.5x larger, saved ~30% faster; a report holds hundreds of them
@@ -68,6 +70,7 @@ def save_figure(fig: Figure, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, umask_mode())   # mkstemp makes it 0600: follow the umask instead
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", pil_kwargs=PNG_OPTIONS)

@@ -34,6 +34,29 @@ def file_stamps(paths: list[Path]) -> list[tuple[str, int, int]]:
     return stamps
 
 
+class OutDirError(ValueError):
+    """--out would overwrite files the report did not write; the message says what to do."""
+
+
+def check_out_dir(out_dir: Path, inputs: list[Path]) -> None:
+    """Refuse an out dir that is an input or inside one (the report would write into the runs and
+    then read its own files), or one that holds files no report wrote (no state file there)."""
+    out = Path(out_dir).expanduser().resolve()
+    for given in inputs:
+        inp = Path(given).expanduser().resolve()
+        inp = inp.parent if inp.is_file() else inp   # a sweep index.json: its folder
+        if out == inp or inp in out.parents:
+            raise OutDirError(f"--out {out_dir} is inside the input {given}: the report would write "
+                              f"among the runs; pass a folder outside it, e.g. --out report")
+    if out.exists() and not out.is_dir():
+        raise OutDirError(f"--out {out_dir} is a file; pass a folder")
+    if out.is_dir() and not (out / STATE_FILE).is_file():
+        others = sorted(p.name for p in out.iterdir())
+        if others:
+            raise OutDirError(f"--out {out_dir} already holds files no report wrote ({', '.join(others[:3])}"
+                              f"{' ...' if len(others) > 3 else ''}); pass an empty or new folder")
+
+
 class ReportState:
     """Fingerprints of the outputs under `out_dir`, and counts of files written and reused."""
 
@@ -51,6 +74,14 @@ class ReportState:
     def _key(self, path: Path) -> str:
         return Path(path).relative_to(self.out_dir).as_posix()
 
+    def _claim(self, path: Path) -> str:
+        """The state key of `path`; OutDirError if a file is there that no report wrote."""
+        key = self._key(path)
+        if key not in self._old and Path(path).exists():
+            raise OutDirError(f"{path} exists but was not written by a report (it is not in "
+                              f"{self.path.name}); move it away or pass another --out")
+        return key
+
     def is_fresh(self, paths: list[Path], digest: str) -> bool:
         """True if all `paths` exist and were made from inputs with this `digest`; records it.
 
@@ -59,7 +90,7 @@ class ReportState:
         paths = [Path(p) for p in paths]
         fresh = True
         for path in paths:
-            key = self._key(path)
+            key = self._claim(path)
             self._new[key] = digest
             fresh = fresh and self._old.get(key) == digest and path.is_file()
         if fresh:
@@ -72,6 +103,8 @@ class ReportState:
     def write_text(self, path: Path, text: str) -> Path:
         """Write `text` to `path` unless the file already holds exactly that."""
         path = Path(path)
+        key = self._claim(path)
+        self._new.setdefault(key, "text")   # the manifest: every file this report wrote
         if path.is_file() and path.read_bytes() == text.encode():
             self.reused.append(path)
         else:

@@ -9,6 +9,7 @@
 # Arguments after the script go to `python main.py full_run` unchanged (quoted, never re-split).
 # Preemption and time limits: Slurm sends USR2 120 s before the end (--signal); the job saves at a
 # step boundary and requeues itself (--requeue); the next attempt resumes from checkpoints/last.pt.
+# `scancel JOBID` (SIGTERM) saves too but is not requeued: the job ends CANCELLED.
 # Sizes: the defaults below suit one GPU node; flags given to sbatch before the script win, e.g. on a
 # small cluster:  sbatch --cpus-per-task=2 --mem=4G sbatch_templates/full_run.sh ...
 # Edit the header for your cluster:

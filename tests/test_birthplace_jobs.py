@@ -158,3 +158,19 @@ def test_evaluate_needs_a_finished_run(data_root, tmp_path, capsys):
     _one_line_error(code, err, "evaluate needs init_from=RUN_DIR")
     code, _, err = cli(["evaluate", f"init_from={tmp_path}"], tmp_path / "runs", data_root, capsys)
     _one_line_error(code, err, "is not a finished run")
+
+
+def test_evaluate_results_are_keyed_by_file_content_not_name(chain, data_root, tmp_path, capsys):
+    """Two eval files with one stem: each prints its own count, the second does not reuse the first."""
+    _, _, stages = chain
+    scratch = run_dir(stages, "finetune", "smoke-scratch")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "same.tsv").write_text("Where was Ada born?\tLondon\n" * 2, encoding="utf-8")
+    (tmp_path / "b" / "same.tsv").write_text("Where was Bob born?\tParis\n" * 4, encoding="utf-8")
+    for folder, total in (("a", 2), ("b", 4), ("a", 2)):
+        code, out, _ = cli(["evaluate", f"init_from={scratch}", f"data.val_split={tmp_path / folder / 'same.tsv'}"],
+                           tmp_path / "runs", data_root, capsys)
+        assert code == 0 and f"out of {total}:" in out, out
+    results = sorted(json.loads(p.read_text())["total"] for p in (scratch / "eval").glob("same*.json"))
+    assert results == [2, 4]

@@ -85,7 +85,7 @@ def test_dry_run_prints_the_sbatch_script_and_submits_nothing(tmp_path, no_slurm
                 env=no_slurm_env)
     assert res.returncode == 0, res.stderr
     for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --gpus-per-node=1", "#SBATCH --time=30",
-                 "#SBATCH --requeue", "#SBATCH --signal=USR2@120", "-m submitit.core._submit"):
+                 "#SBATCH --requeue", "#SBATCH --signal=USR2@120", "-m jobs.worker"):
         assert line in res.stdout
     assert "--partition" not in res.stdout and "not checked" in res.stderr
     assert not (tmp_path / "runs").exists()

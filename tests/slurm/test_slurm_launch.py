@@ -1,4 +1,4 @@
-"""`--executor slurm` on a real cluster: submitit preemption and resume (d), --wait, cancelled
+"""`--executor slurm` on a real cluster: preemption and resume of the launcher's own sbatch job (d), --wait, cancelled
 jobs in `status` (e), and every refusal, which must leave no job and no file behind."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _job_id(stdout: str) -> str:
     return next(line.split()[2] for line in stdout.splitlines() if line.startswith("submitted job"))
 
 
-def test_usr2_checkpoints_submitit_job_which_resumes_to_identical_losses(env, tmp_path):
+def test_usr2_checkpoints_launcher_job_which_resumes_to_identical_losses(env, tmp_path):
     ref = subprocess.Popen([sys.executable, "main.py", *ARGS, "--executor", "slurm", "--wait", *SMALL,
                             "--runs-root", str(tmp_path / "ref")], cwd=REPO, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -39,8 +39,8 @@ def test_usr2_checkpoints_submitit_job_which_resumes_to_identical_losses(env, tm
     assert [s["attempt"] for s in starts] == [0, 1] and starts[1]["step"] == stop[0]["step"]
     losses = [{r["step"]: r["loss"] for r in metrics(d, "train")} for d in (run_dir, ref_dir)]
     assert losses[0] == losses[1] and len(losses[0]) == STEPS                       # bit for bit
-    assert (run_dir / "slurm" / job / f"{job}_0_log.out").is_file()               # logs in the run dir
-    report("requeue_to_resume_s (submitit checkpoint -> requeue)", round(starts[1]["time"] - stop[0]["time"], 1))
+    assert (run_dir / "slurm" / f"{job}_log.out").is_file()                       # logs in the run dir
+    report("requeue_to_resume_s (launcher job: USR2 -> scontrol requeue)", round(starts[1]["time"] - stop[0]["time"], 1))
 
 
 def test_status_shows_cancelled_job(env, tmp_path):
@@ -85,3 +85,18 @@ def test_refuses_node_local_runs_root(tmp_path, sbatch_log):
     runs_root = Path("/dev/shm") / f"{tmp_path.name}-runs"    # node-local wherever $TMPDIR points
     err = _refused(runs_root, sbatch_log, "full_run", "--preset", "smoke", "--executor", "slurm")
     assert "compute nodes do not share" in err and "--allow-local-runs-root" in err
+
+
+def test_dry_run_prints_exactly_the_submitted_script_for_a_path_with_a_space(env, tmp_path):
+    """Issue 9.1 / 15.6: the dry run's text is byte for byte the script sbatch got."""
+    runs = tmp_path / "my runs"
+    args = ["full_run", "--preset", "smoke", "train.max_iters=2", "--executor", "slurm", *SMALL,
+            "--runs-root", str(runs)]
+    dry = main_py(*args, "--dry-run", env=env).stdout
+    assert not runs.exists()
+    job = _job_id(main_py(*args, "--wait", env=env).stdout)
+    [run_dir] = (runs / "full_run").iterdir()
+    [script] = (run_dir / "slurm").glob("submission-*.sh")
+    assert script.read_text() == dry
+    assert job_field(job, "JobState") == "COMPLETED" and (run_dir / "summary.json").is_file()
+    assert (run_dir / "slurm" / f"{job}_log.out").is_file()

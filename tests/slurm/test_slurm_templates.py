@@ -95,3 +95,22 @@ def test_usr2_requeues_template_job_which_resumes_to_identical_losses(env, tmp_p
            round(starts[1]["time"] - stop[0]["time"], 1))
     [row] = status_rows(str(tmp_path / "cut"), env, tmp_path / "cut")
     assert (row["slurm"], row["state"], row["attempts"], row["step"]) == ("COMPLETED", "completed", 2, steps)
+
+
+def test_scancel_cancels_a_template_job_and_does_not_requeue_it(env, tmp_path):
+    """Issue 9.5: scancel's SIGTERM saves at a step and lets the job end CANCELLED (no requeue);
+    USR2 requeues (test above)."""
+    runs = tmp_path / "runs"
+    job = sbatch(*SBATCH_SMALL, "sbatch_templates/full_run.sh", "--preset", "smoke", "train.max_iters=100000",
+                 "train.log_interval=1", "--runs-root", str(runs), env=env, log_dir=tmp_path)
+    cut = runs / "full_run"
+    wait_for(lambda: cut.is_dir() and any(r["step"] >= 5 for d in cut.iterdir() for r in metrics(d, "train")),
+             what="5 steps of the job to cancel")
+    subprocess.run(["scancel", job], check=True)
+    wait_gone([job])
+    time.sleep(3)                                     # a requeue would show up as PENDING again
+    log = (tmp_path / f"full_run-{job}.out").read_text()
+    assert job_field(job, "JobState") == "CANCELLED" and job_field(job, "Restarts") == "0", log
+    assert "not requeued" in log and "requeueing" not in log
+    [run_dir] = cut.iterdir()
+    assert [s["attempt"] for s in metrics(run_dir, "start")] == [0] and len(metrics(run_dir, "stop")) == 1

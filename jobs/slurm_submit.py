@@ -1,0 +1,106 @@
+"""`--executor slurm`: render one sbatch script (jobs/sbatch.py), write it and its task list into
+the submission folder, run `sbatch` on it; `--dry-run` prints that same script and writes nothing.
+
+    ids = submit_slurm(tasks, ctx, args, name="full_run.smoke", folder=run_dir / "slurm")
+
+The job runs `python -m jobs.worker <folder>/tasks-<hash>.json` under srun: task
+$SLURM_ARRAY_TASK_ID of the list, inline, so USR2 (`--signal`, time limit or preemption) saves
+and requeues, and `scancel`'s SIGTERM saves and lets the job end CANCELLED.
+Logs: `<folder>/<job id>_log.out` (one run) or `<folder>/<A>_<i>_log.out` (array task i).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from gpt import rundir
+from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, LaunchError, Resources, _slurm, announce,
+                          check_cluster, check_shared, job_states, require_sbatch)
+from jobs.context import JobContext
+from jobs.sbatch import SbatchSpec, render, script_name
+from jobs.worker import task_spec
+
+REPO = Path(__file__).resolve().parents[1]
+POLL_S = 2.0   # --wait: how often squeue/sacct are asked
+
+
+def _spec_file(folder: Path, spec: dict) -> tuple[Path, bytes]:
+    """Where the task list goes (named by its content, so the script is deterministic) and its bytes."""
+    data = (json.dumps(spec, indent=2, sort_keys=True) + "\n").encode()
+    return folder / f"tasks-{hashlib.sha256(data).hexdigest()[:12]}.json", data
+
+
+def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, name: str,
+                 folder: Path, parallel: int | None) -> tuple[str, Path, bytes]:
+    """(script text, task-list path, task-list bytes) of one submission; nothing is written."""
+    spec_path, spec_bytes = _spec_file(folder, task_spec(tasks, ctx))
+    setup = (*res.setup,   # the worker imports jobs.worker from this checkout
+             f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}")
+    text = render(SbatchSpec(job_name=name, folder=folder, time_min=res.time_min, cpus=res.cpus,
+                             mem_mb=int(res.mem_gb * 1024), signal_delay_s=res.signal_delay_s,
+                             gpus=res.gpus, partition=partition, account=res.account, qos=res.qos,
+                             constraint=res.constraint, n_tasks=len(tasks), parallel=parallel,
+                             setup=setup, command=(sys.executable, "-u", "-m", "jobs.worker", str(spec_path))))
+    return text, spec_path, spec_bytes
+
+
+def submit_slurm(tasks: list, ctx: JobContext, args, res: Resources, *, name: str, folder: Path,
+                 parallel: int | None = None) -> list[str]:
+    """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
+    data_root = ctx.data_root or os.environ.get("DATA_ROOT")
+    check_shared({"runs root (--runs-root)": ctx.runs_root, "data cache (--cache-dir, $DATA_CACHE)":
+                  ctx.cache_dir, "data root (--data-root, $DATA_ROOT)": data_root and Path(data_root)},
+                 args.allow_local_runs_root)
+    partition = check_cluster(res) if not args.dry_run or _has_sbatch() else res.partition
+    announce(res, partition, tasks, sys.stderr if args.dry_run else sys.stdout)  # dry-run stdout: the script alone
+    text, spec_path, spec_bytes = build_script(tasks, ctx, res, partition, name, Path(folder), parallel)
+    if args.dry_run:
+        print(text, end="")
+        return []
+    script = Path(folder) / script_name(text)
+    rundir.write_atomic(spec_path, spec_bytes)
+    rundir.write_atomic(script, text.encode())
+    job = _slurm("sbatch", "--parsable", str(script)).strip().split(";")[0]
+    ids = [job] if len(tasks) == 1 else [f"{job}_{i}" for i in range(len(tasks))]
+    for t, job_id in zip(tasks, ids):
+        log = Path(folder) / f"{job_id}_log.out"
+        rundir.append_jsonl(Path(t.run_dir) / JOBS_LOG, {"kind": "submitted", "time": time.time(),
+                            "job_id": job_id, "log": str(log), "executor": "slurm", "script": str(script)})
+        print(f"submitted job {job_id}  {t.run_dir}")
+    if args.wait:
+        _wait(ids, tasks)
+    return ids
+
+
+def _has_sbatch() -> bool:
+    try:
+        require_sbatch()
+        return True
+    except LaunchError as exc:
+        print(f"[launch] note: {exc}; partition and node limits not checked", file=sys.stderr)
+        return False
+
+
+def _wait(ids: list[str], tasks: list) -> None:
+    """Block until no job is queued or running; LaunchError naming the first that did not complete."""
+    t0 = time.time()
+    while True:
+        states = job_states(ids)
+        # a new job may not be in squeue/sacct yet; later, one in neither has ended
+        unseen = "PENDING" if time.time() - t0 < 30 else "ENDED"
+        if not any(states.get(j, unseen) in ACTIVE_STATES for j in ids):
+            break
+        time.sleep(POLL_S)
+    for job_id, t in zip(ids, tasks):
+        summary = Path(t.run_dir) / rundir.SUMMARY
+        status = rundir.read_json(summary).get("status") if summary.is_file() else "no summary"
+        print(f"job {job_id}: {states.get(job_id, '?')}, {status}")
+    failed = [j for j in ids if states.get(j) != "COMPLETED"]
+    if failed:
+        raise LaunchError(f"job {failed[0]} ended {states.get(failed[0], 'in an unknown state')}; "
+                          f"read its log under {Path(tasks[ids.index(failed[0])].run_dir) / rundir.SLURM}")

@@ -1,0 +1,256 @@
+"""Hostile inputs against main.py: each must end in ONE `error: ...` line (exit 2), or the stated
+exit code, and leave every file as it was (sha256 of every file and the folder list, before/after;
+env.json, where a run records each start, is left out).
+
+    DATA_ROOT=/work/shared/data python scripts/hostile_inputs.py        # prints a Markdown table
+
+tests/test_hostile_inputs.py runs the same CASES. Each case runs main.main in this process (one
+torch import for all) on its own copy of a 3-step smoke run, in a scratch folder.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import main  # noqa: E402  (after the path insert: run from anywhere)
+
+
+@dataclass(frozen=True)
+class Case:
+    """`prepare(work, run_dir)` sets up the hostile state and returns main.py's argv."""
+    name: str
+    prepare: Callable[[Path, Path], list[str]]
+    expect: str                       # a piece of the error line
+    code: int = 2
+    env: dict = field(default_factory=dict)
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+def _read_only_root(work: Path, _run: Path) -> list[str]:
+    if os.geteuid() == 0:             # root ignores permissions: sysfs refuses new folders
+        return _job("--runs-root", "/sys/slm-toolkit-runs")
+    (work / "ro").mkdir()
+    (work / "ro").chmod(0o555)
+    return _job("--runs-root", str(work / "ro"))
+
+
+def _job(*extra: str) -> list[str]:
+    return ["full_run", "--preset", "smoke", "train.max_iters=3", *extra]
+
+
+def _edited(rel: str, text: str, *argv: str) -> Callable[[Path, Path], list[str]]:
+    def prepare(work: Path, run: Path) -> list[str]:
+        _write(run / rel, text)
+        return [a.replace("RUN", str(run)).replace("ROOT", str(work / "runs")) for a in argv]
+    return prepare
+
+
+def _other_optimizer(work: Path, run: Path) -> list[str]:
+    import torch
+    state = torch.load(run / "checkpoints/last.pt", weights_only=True)
+    state["optimizer"] = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1).state_dict()
+    torch.save(state, run / "checkpoints/last.pt")
+    (run / "summary.json").unlink()
+    return _job("--runs-root", str(work / "runs"))
+
+
+def _no_optimizer(work: Path, run: Path) -> list[str]:
+    import torch
+    state = torch.load(run / "checkpoints/last.pt", weights_only=True)
+    del state["optimizer"]
+    torch.save(state, run / "checkpoints/last.pt")
+    (run / "summary.json").unlink()
+    return _job("--runs-root", str(work / "runs"))
+
+
+def _latin1_corpus(work: Path, _run: Path) -> list[str]:
+    _write(work / "data/tinyshakespeare/input.txt", "ROMEO: caf\xe9 na\xefve\n".encode("latin-1") * 50)
+    return _job("--runs-root", str(work / "runs2"), "--data-root", str(work / "data"))
+
+
+def _sample(*flags: str) -> Callable[[Path, Path], list[str]]:
+    return lambda work, run: ["sample", "--run-dir", str(run), *flags]
+
+
+def _report_into_runs(work: Path, _run: Path) -> list[str]:
+    return ["report", str(work / "runs"), "--out", str(work / "runs")]
+
+
+def _report_over_own_index(work: Path, _run: Path) -> list[str]:
+    _write(work / "mine/index.md", "my own notes\n")
+    return ["report", str(work / "runs"), "--out", str(work / "mine")]
+
+
+def _status_metrics_folder(work: Path, run: Path) -> list[str]:
+    (run / "metrics.jsonl").unlink()
+    (run / "metrics.jsonl").mkdir()
+    return ["status", str(work / "runs")]
+
+
+def _checkpoints_file(work: Path, run: Path) -> list[str]:
+    shutil.rmtree(run / "checkpoints")
+    _write(run / "checkpoints", "")
+    return ["sample", "--run-dir", str(run)]
+
+
+def _no_tokenizer(work: Path, run: Path) -> list[str]:
+    (run / "tokenizer.json").unlink()
+    return ["sample", "--run-dir", str(run)]
+
+
+def _has_cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+def _prepared(fn: Callable[[Path], list[str]]) -> Callable[[Path, Path], list[str]]:
+    return lambda work, run: fn(work)
+
+
+CASES: list[Case] = [
+    # the issue's list
+    Case("read-only runs root", _read_only_root, "permissions, or pass a writable --runs-root"),
+    Case("runs root is a file", _prepared(lambda w: (_write(w / "afile", "x"), _job("--runs-root", str(w / "afile")))[1]),
+         "a file is where a folder should be"),
+    Case("300-character name", _prepared(lambda w: _job("name=" + "a" * 300, "--runs-root", str(w / "r"))),
+         "use 1-100 of A-Z"),
+    Case("name with $( ) ; `", _prepared(lambda w: _job("name=x$(id);`id`", "--runs-root", str(w / "r"))),
+         "is not valid: use"),
+    Case("config.json truncated", _edited("config.json", '{"name": ', "sample", "--run-dir", "RUN"),
+         "config.json is not valid JSON"),
+    Case("config.json not an object", _edited("config.json", "[1, 2]", "sample", "--run-dir", "RUN"),
+         "should hold a JSON object"),
+    Case("config.json wrong type", _edited("config.json", '{"model": {"n_layer": "four"}}', "sample",
+                                           "--run-dir", "RUN"), "model.n_layer='four' in config.json"),
+    Case("config.json not UTF-8", _edited("config.json", "\xff\xfe{", "sample", "--run-dir", "RUN"),
+         "is not valid JSON"),
+    Case("summary.json truncated", _edited("summary.json", '{"status": ', *_job("--runs-root", "ROOT")),
+         "summary.json is not valid JSON"),
+    Case("optimizer state of another optimizer", _other_optimizer, "written by another optimizer"),
+    Case("checkpoint without optimizer state", _no_optimizer, "has no optimizer state"),
+    Case("checkpoint truncated", _edited("checkpoints/best.pt", "PK\x03\x04 cut", "sample", "--run-dir", "RUN"),
+         "corrupt or truncated"),
+    Case("non-UTF-8 corpus", _latin1_corpus, "is not UTF-8 text"),
+    Case("optim.lr=nan", _prepared(lambda w: _job("optim.lr=nan")), "expected a finite number"),
+    Case("optim.lr=inf", _prepared(lambda w: _job("optim.lr=inf")), "expected a finite number"),
+    Case("huge seed", _prepared(lambda w: _job("seed=99999999999999999999999")), "must be in [0, 2**32)"),
+    Case("sample --top-p 1.5", _sample("--top-p", "1.5"), "--top-p 1.5 must be in (0, 1]"),
+    Case("sample --top-p 0", _sample("--top-p", "0"), "--top-p 0.0 must be in (0, 1]"),
+    Case("sample --top-k -3", _sample("--top-k", "-3"), "--top-k -3 must be >= 0"),
+    Case("sample --temperature nan", _sample("--temperature", "nan"), "--temperature nan must be"),
+    Case("sample --temperature -1", _sample("--temperature", "-1"), "--temperature -1.0 must be"),
+    Case("sample --max-new-tokens 0", _sample("--max-new-tokens", "0"), "--max-new-tokens 0 must be >= 1"),
+    Case("report --out <runs root>", _report_into_runs, "is inside the input"),
+    Case("report --out over a user's index.md", _report_over_own_index, "already holds files no report wrote"),
+    Case("status: metrics.jsonl is a folder", _status_metrics_folder, "completed", code=0),
+    # ten more, thought up as the tester
+    Case("cache dir is a file", _prepared(lambda w: (_write(w / "cfile", "x"), _job("--runs-root", str(w / "r"),
+                                          "--cache-dir", str(w / "cfile")))[1]), "cannot write to cache dir"),
+    Case("data root is a file", _prepared(lambda w: (_write(w / "dfile", "x"), _job("--runs-root", str(w / "r"),
+                                          "--data-root", str(w / "dfile")))[1]), "is not a folder"),
+    Case("init_from does not exist", _prepared(lambda w: ["finetune", "--preset", "smoke", "--runs-root",
+                                                          str(w / "r"), f"init_from={w}/nope"]), "nope"),
+    Case("cluster profile not JSON", _prepared(lambda w: (_write(w / "p.json", "{"), _job(
+        "--executor", "slurm", "--dry-run", "--runs-root", str(w / "r")))[1]), "is not valid JSON",
+        env={"TOOLKIT_CLUSTER_PROFILE": "WORK/p.json"}),
+    Case("negative seed", _prepared(lambda w: _job("seed=-1")), "must be in [0, 2**32)"),
+    Case("train.max_iters=1e30", _prepared(lambda w: _job("train.max_iters=1e30")), "expected int"),
+    Case("empty name", _prepared(lambda w: _job("name=")), "is not valid: use"),
+    Case("name starting with '-'", _prepared(lambda w: _job("name=-rf")), "is not valid: use"),
+    Case("sample --seed -1", _sample("--seed", "-1"), "--seed -1 must be in"),
+    Case("checkpoints is a file", _checkpoints_file, "no checkpoint yet"),
+    Case("tokenizer.json missing", _no_tokenizer, "tokenizer.json"),
+]
+if not _has_cuda():
+    CASES.append(Case("device=cuda without a GPU", lambda w, r: _job("device=cuda", "--runs-root", str(w / "r")),
+                      "no CUDA GPU is visible"))
+
+
+ATTEMPT_LOG = "env.json"   # each start of a run appends the attempt (host, time): the one allowed change
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 (files) or "dir", of everything under root but env.json files."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        filenames = [f for f in filenames if f != ATTEMPT_LOG]
+        for d in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, d), root)] = "dir"
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def make_base(work: Path, cache: Path) -> Path:
+    """A finished 3-step smoke run under work/runs; returns its run dir."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = main.main([*_job("--runs-root", str(work / "runs"), "--cache-dir", str(cache))])
+    assert code == 0, "the base smoke run failed"
+    [run] = (work / "runs" / "full_run").iterdir()
+    return run
+
+
+def run_case(case: Case, base: Path, scratch: Path, cache: Path) -> dict:
+    """Copy the base runs, prepare, checksum, run main.main, checksum again."""
+    work = scratch / case.name.replace(" ", "_").replace("/", "_")[:40]
+    shutil.copytree(base.parent.parent.parent, work / "", dirs_exist_ok=True)
+    run = work / "runs" / "full_run" / base.name
+    argv = case.prepare(work, run)
+    if "--cache-dir" not in argv and argv[0] not in ("sample", "status", "report"):
+        argv += ["--cache-dir", str(cache)]
+    env = {k: v.replace("WORK", str(work)) for k, v in case.env.items()}
+    before, before_cache = tree(work), tree(cache)
+    err, old_env = io.StringIO(), {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(err):
+            try:
+                code = main.main(argv)
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        for k, v in old_env.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    lines = [line for line in err.getvalue().splitlines() if line.strip()]
+    return {"case": case.name, "code": code, "lines": lines, "stdout": out.getvalue(),
+            "unchanged": tree(work) == before and tree(cache) == before_cache,
+            "ok": code == case.code and (case.code != 2 or (len(lines) == 1 and lines[0].startswith("error: ")
+                                                            and case.expect in lines[0]))
+            and (case.code == 2 or case.expect in out.getvalue())}
+
+
+def main_table() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="hostile-"))
+    cache = scratch / "cache"
+    base = make_base(scratch / "base", cache)
+    print("| # | case | exit | message now | files unchanged (sha256 before = after) |\n|---|---|---|---|---|")
+    bad = 0
+    for i, case in enumerate(CASES, 1):
+        r = run_case(case, base, scratch, cache)
+        bad += not (r["ok"] and r["unchanged"])
+        msg = (r["lines"][0] if r["lines"] else r["stdout"].strip().splitlines()[-1]).replace("|", "\\|")
+        print(f"| {i} | {case.name} | {r['code']} | {msg[:220]} | {'yes' if r['unchanged'] else 'NO'}"
+              f"{'' if r['ok'] else ' (UNEXPECTED)'} |")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_table())
