@@ -22,7 +22,7 @@ import re
 import typing
 from dataclasses import dataclass
 
-from gpt.config import ConfigError, RunConfig
+from gpt.config import MAX_NAME_CHARS, ConfigError, RunConfig
 from gpt.overrides import apply_overrides, config_hash
 
 DEFAULT_MAX_POINTS = 256
@@ -110,9 +110,11 @@ def parse_axes(base: RunConfig, items: list[str]) -> tuple[list[str], list[Axis]
 
 
 def _run_name(base_name: str, pairs: list[tuple[str, str]]) -> str:
-    """`smoke` + (lr, 1e-3), (attention, fused) -> `smoke.lr=1e-3.attention=fused` (path-safe)."""
-    text = ".".join(f"{short}={value}" for short, value in pairs)
-    return f"{base_name}.{re.sub(r'[^A-Za-z0-9._=+-]', '_', text)}"[:120]
+    """`smoke` + (lr, 1e-3), (attention, fused) -> `smoke.lr-1e-3.attention-fused`: only the
+    characters a run name may hold (gpt.config.NAME_PATTERN), cut to MAX_NAME_CHARS; run dirs stay
+    distinct through their config hash even if two cut names coincide."""
+    text = ".".join(f"{short}-{value}" for short, value in pairs)
+    return f"{base_name}.{re.sub(r'[^A-Za-z0-9._-]', '_', text)}"[:MAX_NAME_CHARS]
 
 
 def expand(base: RunConfig, items: list[str], max_points: int = DEFAULT_MAX_POINTS) -> tuple[list[Axis], list[Point]]:
