@@ -36,6 +36,7 @@ from jobs.finetune import FINETUNE_DATA
 from jobs.sample import load_run_model
 
 JOB = "evaluate"
+DECIDES_DONE_ITSELF = True   # done per eval file content, not per run dir (jobs.launch)
 KIND = "birthplace_accuracy"
 CHECKPOINT = "last"
 MAX_REASONS = 20   # skipped_reasons lists this many; "skipped" counts them all

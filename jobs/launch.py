@@ -157,7 +157,11 @@ class SubmittedRun(submitit.helpers.Checkpointable):
 
 def run_inline(task: Task, ctx: JobContext) -> int:
     """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm)."""
-    if rundir.is_complete(task.run_dir):   # e.g. a template resubmitted: say so, train nothing
+    job_module = importlib.import_module(JOBS[task.job])
+    # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
+    # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on
+    if not getattr(job_module, "DECIDES_DONE_ITSELF", False) and rundir.is_complete(task.run_dir):
+        rundir.read_json(task.run_dir / rundir.SUMMARY)
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
     stop, received = threading.Event(), []

@@ -73,11 +73,11 @@ def rank_k_losses(model, batches, ks: list[int], batch_size: int, max_batches: i
     """{"full": loss, "rank_k": {k: loss}} of `split` with every map replaced by its rank-k SVD."""
     device = next(model.parameters()).device
     plain = contextlib.nullcontext   # no autocast: SVD wants float32 and the comparison exact
-    full = evaluate(model, batches, split, batch_size, max_batches, device, plain)
+    full = evaluate(model, batches, split, batch_size, max_batches, device, plain)["loss"]
     out = {}
     for k in ks:
         with replaced_maps(model, lambda w, k=k: rank_k(w, k)):
-            out[k] = evaluate(model, batches, split, batch_size, max_batches, device, plain)
+            out[k] = evaluate(model, batches, split, batch_size, max_batches, device, plain)["loss"]
     model.eval()   # evaluate() leaves the model in train mode
     return {"full": full, "rank_k": out}
 
