@@ -34,6 +34,12 @@ def added(default):
     return field(default=default, metadata={"hash_default": False})
 
 
+def cosmetic(default):
+    """A field that never changes a result (losses, weights, samples), only how a run is shown or
+    how often it saves: the config hash sees its default, so changing it keeps the run dir."""
+    return field(default=default, metadata={"results": False})
+
+
 ATTENTIONS = ("fused", "explicit", "linear", "performer", "lowrank", "aft",
               "synthesizer_dense", "synthesizer_random", "perceiver")
 SOFTMAX_ATTENTIONS = ("fused", "explicit")            # q.k logits -> softmax over the prefix
@@ -306,11 +312,13 @@ class TrainConfig:
     grad_accum: int = 1
     eval_interval: int = 200      # also evaluated at step 0 and at the last step
     eval_iters: int = 20          # batches per split per evaluation; 0 = the whole split
-    log_interval: int = 10
-    checkpoint_interval: int = 0  # 0 = at every evaluation
+    # cosmetic: the loss is computed every step; these set when it is printed/logged and when
+    # last.pt is written (resume is exact either way), so they stay out of the run-dir hash
+    log_interval: int = cosmetic(10)
+    checkpoint_interval: int = cosmetic(0)  # 0 = at every evaluation
     compile: bool = False
     amp: bool = True              # bf16 autocast + TF32, on CUDA only
-    progress: str = "auto"        # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    progress: str = cosmetic("auto")  # auto (bar on a terminal, lines otherwise) | bar | lines | off
     # token: mean NLL over all real tokens; sequence: mean over each sequence's real tokens,
     # then over the batch (IFT6135 A2); perplexity is exp of the same mean
     loss_reduction: str = added("token")

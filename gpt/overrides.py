@@ -13,8 +13,10 @@ import hashlib
 import json
 import math
 import typing
+from pathlib import Path
 from typing import Any
 
+from gpt import rundir
 from gpt.config import (MODEL_PRESETS, ClassifierConfig, ConfigError, GPTConfig, LSTMConfig,
                         RunConfig, model_preset, preset_name)
 
@@ -155,6 +157,20 @@ def from_dict(data: dict) -> RunConfig:
     return _build(RunConfig, data, "")
 
 
+def results_only(cfg):
+    """`cfg` with every `cosmetic(...)` field at its default: what decides the run's results."""
+    if not dataclasses.is_dataclass(cfg):
+        return cfg
+    changes = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.metadata.get("results", True) is False:
+            changes[f.name] = f.default
+        elif dataclasses.is_dataclass(value):
+            changes[f.name] = results_only(value)
+    return dataclasses.replace(cfg, **changes)
+
+
 def _hashed(obj) -> Any:
     """The dict the hash is taken of: fields marked `added(...)` in gpt/config.py drop out while
     at their default, so a config that predates them hashes as it always did."""
@@ -169,7 +185,22 @@ def _hashed(obj) -> Any:
     return out
 
 
-def config_hash(cfg: RunConfig) -> str:
-    """8 hex digits identifying the config: same config -> same run dir -> resume."""
+def _digest(cfg) -> str:
     blob = json.dumps(json.loads(json.dumps(_hashed(cfg))), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:8]
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """8 hex digits identifying what the config computes: same results -> same run dir -> resume.
+
+    Cosmetic fields (train.log_interval, train.progress, train.checkpoint_interval) are hashed at
+    their defaults, so a config that leaves them there hashes as it did before they were cosmetic."""
+    return _digest(results_only(cfg))
+
+
+def locate_run_dir(runs_root: Path, job: str, cfg: RunConfig) -> Path:
+    """runs/<job>/<name>-<hash8>. A run started before cosmetic fields left the hash (so named by
+    the hash of its cosmetic values too) is still found: that older dir is used if only it exists."""
+    path = rundir.run_dir_for(runs_root, job, cfg.name, config_hash(cfg))
+    older = rundir.run_dir_for(runs_root, job, cfg.name, _digest(cfg))
+    return older if not path.exists() and older.exists() else path

@@ -34,7 +34,7 @@ from gpt.divergence import all_finite, diverged
 from gpt.evaluation import batch_loss, evaluate
 from gpt.loss import PPL_DEFINITIONS
 from gpt.optim import lr_at, make_optimizer
-from gpt.overrides import from_dict, to_dict
+from gpt.overrides import from_dict, results_only, to_dict
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
 from gpt import rundir
@@ -111,11 +111,12 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model) -> dict:
 
 
 def _check_config(cfg: RunConfig, run_dir: Path) -> None:
-    """Write config.json once; a different config in the same dir is refused, not overwritten."""
+    """Write config.json once; a config that computes something else is refused, not overwritten
+    (cosmetic fields such as train.progress may differ: they change no result)."""
     path = run_dir / rundir.CONFIG
     if path.exists():
         # through from_dict: a config.json written before a field existed gets its default
-        if to_dict(from_dict(read_json(path))) != to_dict(cfg):
+        if results_only(from_dict(read_json(path))) != results_only(cfg):
             raise ValueError(f"{path} holds a different config; use a new run dir "
                              "(the toolkit names dirs by config hash, so this means it was edited)")
     else:

@@ -15,7 +15,7 @@ import torch
 import data
 from gpt import rundir
 from gpt.config import RunConfig
-from gpt.overrides import config_hash
+from gpt.overrides import locate_run_dir
 from gpt.sampling import generate
 from gpt.tokenizer import save_tokenizer
 from jobs.context import JobContext
@@ -33,7 +33,7 @@ class UserError(Exception):
 
 def run_dir_of(job: str, cfg: RunConfig, ctx: JobContext) -> Path:
     """The run dir is named by the config as the user gave it (vocab_size 0 = from the data)."""
-    return rundir.run_dir_for(ctx.runs_root, job, cfg.name, config_hash(cfg))
+    return locate_run_dir(ctx.runs_root, job, cfg)
 
 
 def attempt_number() -> int:

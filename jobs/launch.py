@@ -36,7 +36,7 @@ import submitit
 
 from gpt import rundir
 from gpt.config import RunConfig
-from gpt.overrides import config_hash, from_dict, to_dict
+from gpt.overrides import from_dict, locate_run_dir, to_dict
 from jobs import JOBS
 from jobs.cluster import JOBS_LOG, LaunchError, Resources, pending_runs, resources_for
 from jobs.context import JobContext
@@ -79,7 +79,7 @@ def make_tasks(job: str, cfgs: list[RunConfig], runs_root: Path) -> list[Task]:
     if job not in JOBS:
         raise LaunchError(f"unknown job {job!r}; choose one of: {', '.join(JOBS)}")
     root = Path(runs_root).expanduser().resolve()
-    return [Task(job, c, rundir.run_dir_for(root, job, c.name, config_hash(c))) for c in cfgs]
+    return [Task(job, c, locate_run_dir(root, job, c)) for c in cfgs]
 
 
 def _absolute(ctx: JobContext, stop: threading.Event | None = None) -> JobContext:
