@@ -13,5 +13,6 @@ def build_model(model_cfg):
     from gpt.lstm import LSTMLM
     from gpt.model import GPT
     model = {"gpt": GPT, "lstm": LSTMLM, "classifier": GPTClassifier}[model_cfg.arch](model_cfg)
-    apply_embeddings(model, model_cfg)
+    if model_cfg.arch != "classifier":   # ClassifierConfig has no embeddings options
+        apply_embeddings(model, model_cfg)
     return model

@@ -8,6 +8,7 @@ from gpt.config import GPTConfig, RunConfig, TrainConfig
 from gpt.overrides import _digest, apply_overrides, config_hash, locate_run_dir
 from gpt.trainer import train
 from jobs.full_run import PRESETS
+from stop_after import StopAfter
 
 COSMETIC = ["train.progress=off", "train.log_interval=7", "train.checkpoint_interval=3"]
 
@@ -47,17 +48,6 @@ def _toy():
                     train=TrainConfig(max_iters=6, batch_size=4, eval_interval=3, eval_iters=1,
                                       log_interval=1, progress="off"))
     return cfg, batches
-
-
-class StopAfter:
-    """A stop request that fires on the trainer's `n`-th check (once per step)."""
-
-    def __init__(self, n):
-        self.calls, self.n = 0, n
-
-    def is_set(self):
-        self.calls += 1
-        return self.calls >= self.n
 
 
 def test_changing_how_progress_is_shown_resumes_the_same_run(tmp_path):

@@ -17,19 +17,9 @@ from gpt.trainer import train
 from jobs.common import prepare
 from jobs.context import JobContext
 from jobs.full_run import PRESETS
+from stop_after import StopAfter
 
 GOLDEN = Path(__file__).parent / "golden" / "smoke_losses.json"
-
-
-class StopAfter:
-    """A stop request that fires on the trainer's `n`-th check (it checks once per step)."""
-
-    def __init__(self, n: int):
-        self.calls, self.n = 0, n
-
-    def is_set(self) -> bool:
-        self.calls += 1
-        return self.calls >= self.n
 
 
 @pytest.fixture

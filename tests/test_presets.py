@@ -17,9 +17,13 @@ JOB_PRESETS = [(job, preset) for job, module in JOBS.items()
 
 
 def _builds(model_cfg) -> int:
-    """Parameters of the model the config describes (vocab 0 = from the data: any size will do)."""
+    """Parameters of the model the config describes (sizes 0 = from the data: any will do)."""
+    if getattr(model_cfg, "source", "gpt") != "gpt":
+        return 1      # a Hugging Face encoder: jobs/classify.py loads it from the hub, not buildable here
     if model_cfg.vocab_size == 0:
         model_cfg = dataclasses.replace(model_cfg, vocab_size=65)
+    if getattr(model_cfg, "n_classes", None) == 0:
+        model_cfg = dataclasses.replace(model_cfg, n_classes=2)
     with torch.device("meta"):
         return sum(p.numel() for p in build_model(model_cfg).parameters())
 
