@@ -52,7 +52,7 @@ def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
     return cfg.train.max_iters, per_epoch
 
 
-def _init_from(model, run_dir: Path, source: str) -> None:
+def _init_from(model, source: str) -> None:
     """Start from the best weights of a finished run; the architecture must match."""
     src = Path(source)
     if not rundir.is_complete(src):
@@ -105,7 +105,7 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model) -> dict:
         load_model_state(model, ckpt["model"], run_dir / rundir.LAST)
         load_optimizer_state(optimizer, ckpt, run_dir / rundir.LAST)
     elif cfg.init_from and not caller_built:
-        _init_from(model, run_dir, cfg.init_from)
+        _init_from(model, cfg.init_from)
     loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt)
     return loop.run(stop)
 

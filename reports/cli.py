@@ -31,8 +31,7 @@ def main(args: argparse.Namespace) -> int:
     from reports.build import build_report  # pandas and matplotlib load only when a report is made
     from reports.state import OutDirError, check_out_dir
 
-    # main.py's global --runs-root, when it has one, is the default input
-    inputs = [Path(p).expanduser() for p in args.inputs] or [runs_root(getattr(args, "runs_root", None))]
+    inputs = [Path(p).expanduser() for p in args.inputs] or [runs_root(None)]
     if not any(Path(p).exists() for p in inputs):
         print(f"error: none of {', '.join(map(str, inputs))} exists; pass a runs root, a sweep "
               "index.json or a run dir", file=sys.stderr)

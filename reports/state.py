@@ -22,18 +22,6 @@ def fingerprint(*parts) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def file_stamps(paths: list[Path]) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of each existing file: cheap evidence that an input changed."""
-    stamps = []
-    for path in paths:
-        try:
-            stat = Path(path).stat()
-        except OSError:
-            continue
-        stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return stamps
-
-
 class OutDirError(ValueError):
     """--out would overwrite files the report did not write; the message says what to do."""
 
