@@ -62,6 +62,7 @@ class CharCorruptionDataset(ExampleSet):
         self.block_size, self.pad, self.mask = block_size, tokenizer.pad_id, tokenizer.mask_id
 
     def size(self, split: str) -> int:
+        """Documents in the pretraining corpus (every split samples the same ones)."""
         return len(self.docs)
 
     def corrupt(self, index: int, rng: np.random.Generator) -> tuple[int, int, int]:
@@ -131,6 +132,7 @@ class NameDataset(ExampleSet):
         return seqs[:, :-1], seqs[:, 1:], mask
 
     def size(self, split: str) -> int:
+        """Examples (one name -> birth place line each) in `split`."""
         return len(self.arrays[split][0])
 
     def example(self, split: str, index: int, rng: np.random.Generator):

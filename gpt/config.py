@@ -153,6 +153,7 @@ class GPTConfig:
 
     @property
     def head_dim(self) -> int:
+        """Channels per head: n_embd // n_head."""
         return self.n_embd // self.n_head
 
     @property
@@ -268,6 +269,9 @@ class DataConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimConfig:
+    """Optimizer and learning-rate schedule (constant, cosine with warmup, or minGPT's
+    token-based schedule)."""
+
     name: str = "adamw"           # adamw | adam | adagrad | sgd | momentum (sgd with momentum)
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.95)
@@ -359,6 +363,9 @@ NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_NAME_CHARS - 1}}
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
+    """One run: name, seed, device and each component's config (model, data, optim,
+    train, sample); hashed into the run-dir name."""
+
     name: str = "run"
     seed: int = 1337
     device: str = "auto"          # auto (cuda if available) | cpu | cuda

@@ -32,6 +32,7 @@ class LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_embd)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C) -> normalised over C, then scaled (and shifted if biased)."""
         mean = x.mean(dim=-1, keepdim=True)
         var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)       # biased: divide by C, not C-1
         y = (x - mean) / torch.sqrt(var + self.eps) * self.weight
@@ -39,12 +40,15 @@ class LayerNorm(nn.Module):
 
 
 def make_norm(cfg: GPTConfig) -> nn.Module:
+    """The layer norm `cfg.layernorm` asks for: torch's, or the hand-written one."""
     if cfg.layernorm == "manual":
         return LayerNorm(cfg.n_embd, bias=cfg.bias)
     return nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
 
 
 class MLP(nn.Module):
+    """The block's feed-forward net: Linear(C, 4C) -> GELU -> Linear(4C, C) -> dropout."""
+
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
@@ -53,6 +57,7 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C) -> (B, T, C)."""
         return self.dropout(self.proj(F.gelu(self.fc(x))))
 
 
@@ -65,6 +70,8 @@ class Block(nn.Module):
         self.ln_1, self.attn, self.ln_2, self.mlp = make_norm(cfg), make_attention(cfg), make_norm(cfg), MLP(cfg)
 
     def forward(self, x: torch.Tensor, return_weights: bool = False):
+        """x (B, T, C) -> (B, T, C) after attention and MLP, and the attention weights
+        (B, h, T, T) when `return_weights` and the mixer has them, else None."""
         if self.pre:
             a, w = self.attn(self.ln_1(x), return_weights)
             x = x + a
@@ -75,6 +82,10 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
+    """Decoder-only transformer LM: token (+ absolute position) embeddings, n_layer blocks, a
+    final norm (pre-LN), lm_head (tied to wte if cfg.tie_weights).
+    forward(idx, targets=None, mask=None) -> (logits, loss)."""
+
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         if cfg.vocab_size <= 0:

@@ -30,6 +30,8 @@ def param_groups(model: torch.nn.Module, weight_decay: float, scope: str = "matr
 
 
 def make_optimizer(model: torch.nn.Module, cfg: OptimConfig, device_type: str) -> torch.optim.Optimizer:
+    """The optimizer `cfg.name` names over `model`'s parameters, weight decay applied per
+    `cfg.decay_scope` (see param_groups); the learning rate is set per step by lr_at."""
     groups = param_groups(model, cfg.weight_decay, cfg.decay_scope)
     if cfg.name == "adamw":
         # the fused kernel is CUDA-only and measurably faster there

@@ -25,6 +25,7 @@ class Progress:
         self.last_step = start_step
 
     def update(self, step: int, loss: float, lr: float, ms_per_step: float, tokens_per_s: float) -> None:
+        """Show the state after `step`: advance the bar, or print one line (with an ETA)."""
         if self.bar is not None:
             self.bar.update(step - self.last_step)
             self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
@@ -43,5 +44,6 @@ class Progress:
             print(f"[{self.name}] {text}", flush=True)
 
     def close(self) -> None:
+        """Close the bar, if one is shown."""
         if self.bar is not None:
             self.bar.close()

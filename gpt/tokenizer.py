@@ -25,14 +25,19 @@ _SAFE_CUT = re.compile(r"[A-Za-z0-9](?=[ \n])")   # where a long text may be cut
 
 
 class Tokenizer(Protocol):
+    """Text <-> token ids; saved as JSON (to_json / load_tokenizer), never pickled."""
+
     kind: str
     vocab_size: int
 
-    def encode(self, text: str) -> list[int]: ...
+    def encode(self, text: str) -> list[int]:
+        """Text -> token ids."""
 
-    def decode(self, ids: list[int]) -> str: ...   # also accepts numpy / torch integers
+    def decode(self, ids: list[int]) -> str:   # also accepts numpy / torch integers
+        """Token ids -> text."""
 
-    def to_json(self) -> dict: ...
+    def to_json(self) -> dict:
+        """Everything needed to rebuild this tokenizer, as JSON-able values."""
 
 
 class CharTokenizer:
@@ -63,6 +68,8 @@ class CharTokenizer:
         return cls(sorted(set(text)), pad=pad, mask=mask)
 
     def encode(self, text: str) -> list[int]:
+        """One id per character; characters not in the vocabulary are a ValueError."""
+
         try:
             return [self.stoi[c] for c in text]
         except KeyError:
@@ -73,13 +80,16 @@ class CharTokenizer:
                              f"so remove them from the input") from None
 
     def decode(self, ids: Iterable[int]) -> str:
+        """The characters of `ids`, joined."""
         return "".join(self.itos[int(i)] for i in ids)
 
     def to_json(self) -> dict:
+        """The characters and the pad/mask symbols."""
         return {"kind": self.kind, "chars": self.chars, "pad": self.pad, "mask": self.mask}
 
     @classmethod
     def from_json(cls, obj: dict) -> CharTokenizer:
+        """The tokenizer `to_json` described."""
         return cls(obj["chars"], pad=obj["pad"], mask=obj["mask"])
 
 
@@ -109,6 +119,8 @@ class WordTokenizer:
         return cls(list(seen))
 
     def encode(self, text: str) -> list[int]:
+        """Whitespace-split words (unknown ones -> <unk>), one <eos> per newline."""
+
         unk, eos = self.stoi[self.UNK], self.stoi[self.EOS]
         ids: list[int] = []
         lines = text.split("\n")
@@ -119,6 +131,8 @@ class WordTokenizer:
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
+        """Words joined by spaces, a newline for each <eos>."""
+
         lines: list[list[str]] = [[]]
         for word in (self.words[int(i)] for i in ids):
             if word == self.EOS:
@@ -128,10 +142,12 @@ class WordTokenizer:
         return "\n".join(" ".join(line) for line in lines)
 
     def to_json(self) -> dict:
+        """The word list."""
         return {"kind": self.kind, "words": self.words}
 
     @classmethod
     def from_json(cls, obj: dict) -> WordTokenizer:
+        """The tokenizer `to_json` described."""
         return cls(obj["words"])
 
 
@@ -185,13 +201,16 @@ class BPETokenizer:
         return [i for enc in self.hf.encode_batch(pieces) for i in enc.ids]
 
     def decode(self, ids: Iterable[int]) -> str:
+        """The text of `ids` (Hugging Face tokenizers' byte-level decoding)."""
         return self.hf.decode([int(i) for i in ids])
 
     def to_json(self) -> dict:
+        """The whole Hugging Face tokenizer, as its own JSON."""
         return {"kind": self.kind, "hf": json.loads(self.hf.to_str())}
 
     @classmethod
     def from_json(cls, obj: dict) -> BPETokenizer:
+        """The tokenizer `to_json` described."""
         return cls(HFTokenizer.from_str(json.dumps(obj["hf"])))
 
 
@@ -245,19 +264,24 @@ class GPT1Tokenizer:
         return self._cache[word]
 
     def encode(self, text: str) -> list[int]:
+        """Lower-cased words split by GPT-1's BPE merges; unknown pieces -> <unk>."""
         return [self.stoi.get(piece, self.unk_id)
                 for word in self._WORDS.findall(text.lower()) for piece in self._bpe(word)]
 
     def decode(self, ids: Iterable[int]) -> str:
         # every `</w>` ends a word; <unk> stands for a whole word; padding is dropped
+        """Pieces joined, each `</w>` ending a word; padding dropped."""
+
         pieces = [self.itos[int(i)] for i in ids if int(i) != self.PAD_ID]
         return "".join(p + " " if p == "<unk>" else p.replace("</w>", " ") for p in pieces)
 
     def to_json(self) -> dict:
+        """GPT-1's encoder (piece -> id) and merges."""
         return {"kind": self.kind, "encoder": self.encoder, "merges": self.merges}
 
     @classmethod
     def from_json(cls, obj: dict) -> GPT1Tokenizer:
+        """The tokenizer `to_json` described."""
         return cls(obj["encoder"], obj["merges"])
 
 

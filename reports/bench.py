@@ -44,6 +44,7 @@ def _cpu_s() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build a report twice over `--runs` synthetic run dirs and print both times (wall and CPU)."""
     parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=200, help="synthetic runs to create (default 200)")
     parser.add_argument("--sweep-size", type=int, default=12, help="runs per sweep group (default 12)")

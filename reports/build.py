@@ -45,6 +45,7 @@ class Builder:
         self.errors: list[str] = []  # figures that could not be drawn
 
     def rel(self, path: Path) -> str:
+        """`path` relative to the report folder, with forward slashes (for links)."""
         return Path(path).relative_to(self.out_dir).as_posix()
 
     def figure(self, rel_path: str, digest_parts, draw: Callable[[], Figure | None]) -> bool:

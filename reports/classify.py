@@ -63,6 +63,7 @@ def write_accuracy_plot(run_dir: Path, out_dir: Path | None = None) -> Path:
 
 
 def is_classifier(run: Run) -> bool:
+    """True for a classification run (model.arch=classifier)."""
     return run.cfg("model.arch") == "classifier"
 
 

@@ -46,6 +46,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def run_cli(argv: list[str] | None = None) -> int:
+    """`python -m reports ...`: parse `argv` and build the report; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m reports", description=DESCRIPTION)
     add_arguments(parser)
     return main(parser.parse_args(argv))

@@ -38,6 +38,7 @@ class RunRef:
 
     @property
     def name(self) -> str:
+        """The run dir's folder name (<name>-<hash8>)."""
         return self.run_dir.name
 
     @property
@@ -52,6 +53,7 @@ def safe_name(name: str) -> str:
 
 
 def exp_from_name(name: str) -> int | None:
+    """The experiment number in a run name like `exp07-...`, or None."""
     match = _EXP.search(name)
     return int(match.group(1)) if match else None
 

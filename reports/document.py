@@ -11,23 +11,31 @@ from reports.tables import Table, to_html, to_markdown
 
 @dataclass
 class FigureItem:
+    """A figure in a section: its file and caption."""
+
     path: str           # relative to the report folder, with forward slashes
     caption: str
 
 
 @dataclass
 class TableItem:
+    """A table in a section."""
+
     table: Table
 
 
 @dataclass
 class TextItem:
+    """A paragraph of Markdown in a section."""
+
     text: str
     bullets: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Section:
+    """A titled part of the report: figures, tables and text in order."""
+
     title: str
     items: list = field(default_factory=list)
     level: int = 2

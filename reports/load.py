@@ -48,6 +48,7 @@ class Run:
 
     @property
     def status(self) -> str:
+        """"completed" when summary.json is there, else "incomplete"."""
         return "completed" if self.completed else "incomplete"
 
     def cfg(self, dotted: str, default=None):

@@ -86,6 +86,7 @@ class ReportState:
         return fresh
 
     def wrote(self, *paths: Path) -> None:
+        """Count `paths` as written by this build."""
         self.written.extend(map(Path, paths))
 
     def write_text(self, path: Path, text: str) -> Path:

@@ -63,6 +63,7 @@ def metric_rows(n_train: int, n_val: int, final_ppl: float, gpu: bool, seed: int
 
 
 def synthetic_config(i: int) -> dict:
+    """config.json of synthetic run `i`: arch, optimizer and depth cycle with `i`."""
     arch, optim = ARCHS[i // 4 % 2], OPTIMIZERS[i % 4]
     return {"name": f"exp{i + 1}", "seed": 1337, "device": "cuda",
             "model": {"arch": arch, "n_layer": 1 + i // 8 % 3, "n_embd": 768},

@@ -19,6 +19,8 @@ _LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 @dataclass
 class Table:
+    """Cells as strings, a caption and which cells are bold; rendered to Markdown, HTML, LaTeX and CSV."""
+
     columns: list[str]
     rows: list[list[str]]
     caption: str = ""
@@ -55,6 +57,7 @@ def to_html(table: Table) -> str:
 
 
 def latex_escape(text: str) -> str:
+    """`text` with LaTeX's special characters escaped."""
     return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
 
 

@@ -34,10 +34,12 @@ class Mixer(nn.Module):
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, h, T, d): one slice of channels per head."""
         B, T, C = x.shape
         return x.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)   # (B, h, T, d)
 
     def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, h, T, d) -> (B, T, C): the heads side by side again."""
         B, h, T, d = x.shape
         return x.transpose(1, 2).contiguous().view(B, T, h * d)             # (B, T, C)
 
@@ -57,6 +59,7 @@ class LinearQKV(nn.Linear):
         self.n_embd, self.mode = n_embd, mode
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, T, C) -> (q, k, v), each (B, T, C); shared modes repeat a part."""
         parts = super().forward(x).split(self.n_embd, dim=-1)   # each (B, T, C)
         if self.mode == "separate":
             return parts
@@ -77,6 +80,7 @@ class MLPQKV(nn.Module):
         self.q, self.k, self.v = mlp(), mlp(), mlp()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, T, C) -> (q, k, v), each (B, T, C), through their own MLPs."""
         return self.q(x), self.k(x), self.v(x)                  # each (B, T, C)
 
 

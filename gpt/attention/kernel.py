@@ -48,6 +48,8 @@ class KernelAttention(Mixer):
         self.add_output(cfg)
 
     def features(self, x: torch.Tensor, is_query: bool) -> torch.Tensor:
+        """phi(x): (B, h, T, d) -> non-negative features (B, h, T, m) whose dot
+        products stand in for exp(q . k); `is_query` tells queries from keys."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, return_weights: bool = False):
@@ -65,6 +67,7 @@ class LinearAttention(KernelAttention):
     """model.attention=linear: phi = elu + 1."""
 
     def features(self, x, is_query):
+        """phi(x) = elu(x) + 1 (Katharopoulos et al.), elementwise: m = d."""
         return elu_feature(x)
 
 
@@ -90,6 +93,8 @@ class PerformerAttention(KernelAttention):
         self.register_buffer("features_w", orthogonal_gaussian(cfg.n_features, cfg.head_dim))
 
     def features(self, x, is_query):
+        """FAVOR+ positive random features exp(w.x - |x|^2/2) / sqrt(m), x scaled by
+        d^-1/4 so their products estimate exp(q . k / sqrt(d)); (B, h, T, d) -> (B, h, T, m)."""
         x = x / x.size(-1) ** 0.25                                     # (B, h, T, d)
         proj = x @ self.features_w.T                                   # (B, h, T, m)
         # w.x - |x|^2/2 <= |w|^2/2 ~ d/2, so exp stays finite in float32 without a shift; a

@@ -19,9 +19,11 @@ class ScaledDot(nn.Module):
     """q . k / sqrt(d) (Vaswani et al.): keeps the logits' variance ~1 as d grows."""
 
     def logits(self, q, k):
+        """q (B, h, Tq, d), k (B, h, Tk, d) -> logits (B, h, Tq, Tk)."""
         return (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
 
     def sdpa(self, q, k):
+        """(q, k, scale) for scaled_dot_product_attention giving the same logits."""
         return q, k, None                                  # SDPA's default scale is 1/sqrt(d)
 
 
@@ -29,9 +31,11 @@ class Dot(nn.Module):
     """q . k unscaled (seed 002 §1): logits grow with d and saturate the softmax."""
 
     def logits(self, q, k):
+        """q (B, h, Tq, d), k (B, h, Tk, d) -> logits (B, h, Tq, Tk), unscaled."""
         return q @ k.transpose(-2, -1)
 
     def sdpa(self, q, k):
+        """(q, k, scale=1) for scaled_dot_product_attention: no 1/sqrt(d)."""
         return q, k, 1.0
 
 
@@ -44,9 +48,11 @@ class Bilinear(nn.Module):
         self.weight = nn.Parameter(torch.randn(n_head, head_dim, head_dim) / math.sqrt(head_dim))
 
     def logits(self, q, k):
+        """q W k^T / sqrt(d): q (B, h, Tq, d), k (B, h, Tk, d) -> (B, h, Tq, Tk)."""
         return (q @ self.weight @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
 
     def sdpa(self, q, k):
+        """(q, k W^T, default scale) for scaled_dot_product_attention."""
         return q, k @ self.weight.transpose(-2, -1), None   # q W k^T = q (k W^T)^T
 
 
@@ -62,10 +68,12 @@ class Cosine(nn.Module):
         return F.normalize(q, dim=-1) * self.log_tau.exp(), F.normalize(k, dim=-1)
 
     def logits(self, q, k):
+        """tau * cos(q, k): (B, h, Tq, d), (B, h, Tk, d) -> (B, h, Tq, Tk)."""
         q, k = self._unit(q, k)
         return q @ k.transpose(-2, -1)
 
     def sdpa(self, q, k):
+        """(tau * unit q, unit k, scale=1) for scaled_dot_product_attention."""
         q, k = self._unit(q, k)
         return q, k, 1.0
 
@@ -82,6 +90,7 @@ class Additive(nn.Module):
         self.v = nn.Parameter(torch.randn(n_head, head_dim) * std)
 
     def logits(self, q, k):
+        """v . tanh(W q + U k) per pair: (B, h, Tq, d), (B, h, Tk, d) -> (B, h, Tq, Tk)."""
         hq = (q @ self.w_q).unsqueeze(-2)                   # (B, h, Tq, 1, d)
         hk = (k @ self.w_k).unsqueeze(-3)                   # (B, h, 1, Tk, d)
         hidden = torch.tanh(hq + hk)                         # (B, h, Tq, Tk, d)

@@ -26,6 +26,7 @@ class SynthesizerAttention(Mixer):
         self.attn_dropout = nn.Dropout(cfg.dropout)
 
     def synthesise(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C) -> attention logits (B or 1, h, T, T), made without q . k."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, return_weights: bool = False):
@@ -48,6 +49,7 @@ class DenseSynthesizer(SynthesizerAttention):
                                    nn.Linear(cfg.n_embd, cfg.n_head * cfg.block_size, bias=cfg.bias))
 
     def synthesise(self, x):
+        """Each position's row of logits from its own x through a 2-layer MLP."""
         B, T, _ = x.shape
         rows = self.synth(x).view(B, T, self.n_head, self.block_size)  # (B, T, h, L)
         return rows.transpose(1, 2)[..., :T]                          # (B, h, T, T)
@@ -61,5 +63,6 @@ class RandomSynthesizer(SynthesizerAttention):
         self.logits = nn.Parameter(torch.randn(cfg.n_head, cfg.block_size, cfg.block_size))
 
     def synthesise(self, x):
+        """The learned (h, T, T) logits, the same for every input."""
         T = x.size(1)
         return self.logits[None, :, :T, :T]                           # (1, h, T, T)
