@@ -39,6 +39,8 @@ def parse_ks(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the tool's options (--run-dir, --ks, --batches, --batch-size) to `p`."""
+
     p.add_argument("--run-dir", type=Path, required=True, help="a finished GPT run dir")
     p.add_argument("--ks", default="1,2,4,8,16", help="ranks to try, comma-separated (default: %(default)s)")
     p.add_argument("--batches", type=int, default=4, help="val batches to evaluate (default: %(default)s)")
@@ -69,6 +71,8 @@ def _check_run(run_dir: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Score the run with rank-k attention maps for each k; print the table; exit status."""
+
     run_dir = Path(args.run_dir).expanduser()
     ks = parse_ks(args.ks)
     if args.batches <= 0 or args.batch_size <= 0:

@@ -37,6 +37,7 @@ def spec_a() -> RunConfig:
 
 
 def smoke() -> RunConfig:
+    """Twenty steps of a tiny char GPT: the comparison's pipeline in seconds on a CPU."""
     return RunConfig(name="cpu-gpu-smoke", model=model_preset("gpt-nano", block_size=32, dropout=0.0),
                      train=TrainConfig(max_iters=20, batch_size=16, eval_interval=20, eval_iters=1,
                                        log_interval=5, progress="lines"))

@@ -102,6 +102,7 @@ def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the tool's options (--run-dir, --lengths, --max-tokens, ...) to `parser`."""
     parser.add_argument("--run-dir", type=Path, required=True, help="a finished run dir (GPT or LSTM)")
     parser.add_argument("--lengths", default=None,
                         help="comma list of context lengths (default: T/2,T,2T,4T of the run's block_size)")

@@ -44,6 +44,7 @@ def load_gpt_run(run_dir: Path):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the tool's options (--run-dir, --prompt, --top-p, ...) to `parser`."""
     parser.add_argument("--run-dir", type=Path, required=True, help="a finished GPT run dir")
     parser.add_argument("--prompt", required=True, help="text whose next token is recovered")
     parser.add_argument("--top-p", type=float, default=0.9, help="nucleus for the sample (default: %(default)s)")

@@ -37,6 +37,8 @@ def references() -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the experiment name, its overrides, --scale and the launcher's flags to `p`."""
+
     p.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENTS)}")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run")
     p.add_argument("--scale", choices=SCALES, default="full",

@@ -21,6 +21,9 @@ SCALES = ("full", "smoke")
 
 @dataclass(frozen=True)
 class Experiment:
+    """A course's headline experiment: the job that runs it, its configs per scale, and
+    how its results become table rows next to the reference."""
+
     job: str                                       # a key of jobs.JOBS
     configs: Callable[[str], list[RunConfig]]      # scale -> the runs
     collect: Callable[[list[Task]], list[dict]]    # -> rows {"ref", "label", "ours", "run_dir"}

@@ -24,6 +24,8 @@ COLUMNS = ("exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss", 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the target (runs root, run dir or sweep name), --runs-root and --json to `p`."""
+
     p.add_argument("target", nargs="?", default=None,
                    help="a runs root, a run dir, or a sweep name (default: $RUNS_ROOT or ./runs)")
     p.add_argument("--runs-root", type=Path, default=None, help="where to look up a sweep name")
@@ -90,6 +92,7 @@ def _safe_row(run_dir: Path, exp=None, job=None) -> dict:
 
 
 def rows(found: list[dict]) -> list[dict]:
+    """One status row per found run, with the Slurm state of its latest job."""
     out = [_safe_row(f["run_dir"], f.get("exp"), f.get("job")) for f in found]
     states = job_states([r["job_id"] for r in out])
     for r in out:
@@ -109,6 +112,8 @@ def _cell(row: dict, col: str) -> str:
 
 
 def format_table(table: list[dict]) -> str:
+    """`table`'s rows as aligned text columns under a header line."""
+
     cells = [list(COLUMNS)] + [[_cell(r, c) for c in COLUMNS] for r in table]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)

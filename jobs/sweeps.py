@@ -40,6 +40,8 @@ from jobs.context import JobContext
 
 @dataclass(frozen=True)
 class SweepRun:
+    """One run of a sweep: its experiment number, job, config and a label for tables."""
+
     exp: int | None      # experiment number kept from the assignment (None: not numbered)
     job: str             # the job module that runs it (a key of jobs.JOBS)
     cfg: RunConfig
@@ -135,6 +137,7 @@ def build_grid(job: str, preset: str, items: list[str], max_points: int) -> list
 
 
 def index_path(runs_root: Path, name: str) -> Path:
+    """Where sweep `name`'s index of run dirs lives: <runs_root>/sweeps/<name>/index.json."""
     return Path(runs_root).resolve() / "sweeps" / name / "index.json"
 
 
@@ -154,6 +157,8 @@ def write_index(runs_root: Path, name: str, tasks: list[launch.Task], runs: list
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the sweep name, its overrides, the grid options and the launcher's flags to `p`."""
+
     p.add_argument("name", choices=sorted(SWEEPS), type=lambda name: preset_name(name, SWEEPS),
                    help="which sweep (`-` and `_` are the same)")
     p.add_argument("overrides", nargs="*", metavar="key=value",
