@@ -1,4 +1,5 @@
-"""Tokenizers: char, word, byte-level BPE and GPT-1 BPE, saved as self-contained JSON (never pickle).
+"""Tokenizers: char, word, byte-level BPE and GPT-1 BPE (gpt/gpt1_bpe.py), saved as self-contained
+JSON (never pickle).
 
     tok = CharTokenizer.from_text(open("input.txt").read())
     ids = tok.encode("First Citizen:"); tok.decode(ids) == "First Citizen:"
@@ -17,6 +18,7 @@ from typing import Iterable, Protocol
 
 from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
 
+from gpt.gpt1_bpe import GPT1Tokenizer
 from gpt.rundir import read_json, write_json
 
 PAD_CHAR = "\u25a1"   # □, CS224n's padding symbol
@@ -212,77 +214,6 @@ class BPETokenizer:
     def from_json(cls, obj: dict) -> BPETokenizer:
         """The tokenizer `to_json` described."""
         return cls(HFTokenizer.from_str(json.dumps(obj["hf"])))
-
-
-class GPT1Tokenizer:
-    """OpenAI GPT-1's BPE (finetune-transformer-lm), with ids shifted by one as in IFT6135's data.
-
-    Id 0 is padding; id i is the entry with value i-1 in `encoder_bpe_40000.json`, whose keys end
-    in `</w>` at word ends. Encoding lowercases and splits words and single punctuation marks (a
-    regex stands in for the original ftfy + spaCy), then merges by rank; unknown pieces -> `<unk>`.
-    """
-
-    kind = "gpt1"
-    PAD_ID = 0
-    _WORDS = re.compile(r"<unk>|[^\W_]+|\S")   # <unk>, a run of letters/digits, or one other mark
-
-    def __init__(self, encoder: dict[str, int], merges: list[str]):
-        self.encoder = dict(encoder)
-        self.merges = list(merges)
-        self.stoi = {k: v + 1 for k, v in self.encoder.items()}   # shifted: 0 is padding
-        self.itos = {i: k for k, i in self.stoi.items()}
-        self.ranks = {tuple(m.split()): r for r, m in enumerate(self.merges)}
-        self.vocab_size = len(self.encoder) + 1
-        self.unk_id = self.stoi["<unk>"]
-        self._cache: dict[str, list[str]] = {"<unk>": ["<unk>"]}   # word -> BPE pieces
-
-    @classmethod
-    def from_files(cls, encoder_path: Path, bpe_path: Path) -> GPT1Tokenizer:
-        """Read `encoder_bpe_40000.json` and `vocab_40000.bpe` (first line is a version header)."""
-        encoder = json.loads(Path(encoder_path).read_text(encoding="utf-8"))
-        lines = Path(bpe_path).read_text(encoding="utf-8").split("\n")[1:]
-        return cls(encoder, [line for line in lines if line])
-
-    def _bpe(self, word: str) -> list[str]:
-        if word not in self._cache:
-            parts = list(word[:-1]) + [word[-1] + "</w>"]
-            while len(parts) > 1:
-                pairs = {(a, b) for a, b in zip(parts, parts[1:])}
-                best = min(pairs, key=lambda p: self.ranks.get(p, float("inf")))
-                if best not in self.ranks:
-                    break
-                merged, i = [], 0
-                while i < len(parts):
-                    if i + 1 < len(parts) and (parts[i], parts[i + 1]) == best:
-                        merged.append(parts[i] + parts[i + 1])
-                        i += 2
-                    else:
-                        merged.append(parts[i])
-                        i += 1
-                parts = merged
-            self._cache[word] = parts
-        return self._cache[word]
-
-    def encode(self, text: str) -> list[int]:
-        """Lower-cased words split by GPT-1's BPE merges; unknown pieces -> <unk>."""
-        return [self.stoi.get(piece, self.unk_id)
-                for word in self._WORDS.findall(text.lower()) for piece in self._bpe(word)]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        # every `</w>` ends a word; <unk> stands for a whole word; padding is dropped
-        """Pieces joined, each `</w>` ending a word; padding dropped."""
-
-        pieces = [self.itos[int(i)] for i in ids if int(i) != self.PAD_ID]
-        return "".join(p + " " if p == "<unk>" else p.replace("</w>", " ") for p in pieces)
-
-    def to_json(self) -> dict:
-        """GPT-1's encoder (piece -> id) and merges."""
-        return {"kind": self.kind, "encoder": self.encoder, "merges": self.merges}
-
-    @classmethod
-    def from_json(cls, obj: dict) -> GPT1Tokenizer:
-        """The tokenizer `to_json` described."""
-        return cls(obj["encoder"], obj["merges"])
 
 
 KINDS = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer, BPETokenizer, GPT1Tokenizer)}
