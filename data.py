@@ -59,6 +59,7 @@ class DataError(Exception):
 
 @dataclass(frozen=True)
 class Corpus:
+    """A prepared dataset: its batches, its tokenizer and a description (`info`) for env and reports."""
     batches: Batches        # TokenStream or ExampleSet with splits ("train", "val")
     tokenizer: Tokenizer
     info: dict              # dataset, tokenizer, vocab_size, *_tokens, *_source, files, cache_dir
@@ -265,6 +266,7 @@ class StridedExamples(ExampleSet):
         self.block_size = block_size
 
     def size(self, split: str) -> int:
+        """Number of block_size windows that cover `split`'s targets (the last one padded)."""
         return -(-(len(self.tokens[split]) - 1) // self.block_size)   # ceil(targets / T)
 
     def example(self, split: str, index: int, rng: np.random.Generator):

@@ -61,6 +61,7 @@ def _job_parser(sub, job: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `main.py` parser: one subcommand per job (with presets, overrides, executor flags) and per tool."""
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",

@@ -21,6 +21,7 @@ Batch = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]
 
 
 class Batches(Protocol):
+    """What the trainer draws batches from: a token stream or an example set, split by name."""
     splits: tuple[str, ...]
 
     def batches_per_epoch(self, batch_size: int) -> float:
@@ -50,6 +51,7 @@ class TokenStream:
         self.block_size = block_size
 
     def batches_per_epoch(self, batch_size: int) -> float:
+        """Windows of block_size tokens in one pass over the train split (a float: partial windows count)."""
         return len(self.tokens["train"]) / (batch_size * self.block_size)
 
     def _windows(self, tokens: np.ndarray, starts: np.ndarray) -> Batch:
@@ -59,11 +61,13 @@ class TokenStream:
         return xy[:, :-1], xy[:, 1:], None
 
     def train_batch(self, seed: int, index: int, batch_size: int) -> Batch:
+        """Batch `index`: batch_size random windows drawn from (seed, index) alone, so resume is exact."""
         tokens = self.tokens["train"]
         starts = _rng(seed, index).integers(0, len(tokens) - self.block_size - 1, batch_size)
         return self._windows(tokens, starts)
 
     def eval_batches(self, split: str, batch_size: int, max_batches: int) -> Iterator[Batch]:
+        """Consecutive non-overlapping windows over `split`, in order; max_batches=0 = the whole split."""
         tokens = self.tokens[split]
         starts = np.arange(0, len(tokens) - self.block_size - 1, self.block_size)
         if max_batches:
@@ -78,6 +82,7 @@ class ExampleSet:
     splits: tuple[str, ...] = ("train", "val")
 
     def size(self, split: str) -> int:
+        """Number of examples in `split`."""
         raise NotImplementedError
 
     def example(self, split: str, index: int, rng: np.random.Generator):
@@ -85,6 +90,7 @@ class ExampleSet:
         raise NotImplementedError
 
     def batches_per_epoch(self, batch_size: int) -> float:
+        """Batches of batch_size examples in one pass over the train split."""
         return self.size("train") / batch_size
 
     def _stack(self, items) -> Batch:
@@ -94,6 +100,7 @@ class ExampleSet:
                 torch.from_numpy(np.stack(ms).astype(np.float32)))
 
     def train_batch(self, seed: int, index: int, batch_size: int) -> Batch:
+        """Batch `index`: examples in a per-epoch permutation drawn from (seed, epoch), so resume is exact."""
         n = self.size("train")
         items = []
         for j in range(batch_size):
@@ -112,6 +119,7 @@ class ExampleSet:
         return cached[2]
 
     def eval_batches(self, split: str, batch_size: int, max_batches: int) -> Iterator[Batch]:
+        """The examples of `split` in order, batch_size at a time; max_batches=0 = all of them."""
         n = self.size(split)
         if max_batches:
             n = min(n, max_batches * batch_size)
@@ -127,6 +135,7 @@ class ArrayExamples(ExampleSet):
         self.splits = tuple(arrays)
 
     def size(self, split: str) -> int:
+        """Number of examples in `split` (rows of its arrays)."""
         return len(self.arrays[split][0])
 
     def example(self, split: str, index: int, rng: np.random.Generator):

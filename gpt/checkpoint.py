@@ -18,12 +18,14 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
+    """Write `state` (tensors and plain values) to `path` atomically: a temp file, then a rename."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     write_atomic(Path(path), buffer.getvalue())
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Load a checkpoint with weights_only=True; a missing or corrupt file is a CheckpointError."""
     path = Path(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from contextlib import contextmanager, nullcontext
 
 import torch
-from torch._dynamo.exc import TorchDynamoException
 
 from gpt.config import ConfigError
 
@@ -44,9 +43,16 @@ def compile_errors_as_config_errors(compiling: bool):
     """torch.compile failures (they surface at the first call) as one line suggesting compile=false."""
     try:
         yield
-    except TorchDynamoException as exc:
-        if not compiling:
+    except Exception as exc:
+        if not compiling or not _from_compiler(exc):
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise ConfigError(f"train.compile=true but torch.compile failed ({type(exc).__name__}: "
                           f"{first}); set train.compile=false to train eagerly") from None
+
+
+def _from_compiler(exc: BaseException) -> bool:
+    """True for an error raised by torch.compile's stack (dynamo, inductor), told by the module of
+    its class: torch exports no public exception type for them, and importing a private one ties
+    the toolkit to internals that move between releases."""
+    return any(c.__module__.startswith(("torch._dynamo", "torch._inductor")) for c in type(exc).__mro__)

@@ -53,6 +53,7 @@ def run_dir_for(runs_root: Path, job: str, name: str, cfg_hash: str) -> Path:
 
 
 def is_complete(run_dir: Path) -> bool:
+    """True once the run wrote summary.json, its last artefact."""
     return (Path(run_dir) / SUMMARY).is_file()
 
 
@@ -86,6 +87,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, obj) -> None:
+    """Write `obj` as indented, key-sorted JSON, atomically."""
     write_atomic(Path(path), (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 

@@ -153,6 +153,7 @@ def bench_train(args: argparse.Namespace) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `bench train` and `bench report` subcommands and their flags."""
     sub = parser.add_subparsers(dest="what", required=True, metavar="what")
     t = sub.add_parser("train", help="time the trainer on random tokens (ms/step, tokens/s, MFU, memory)")
     t.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -220,5 +221,6 @@ def _bench_report(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark (it prints its figures); exit code 0."""
     args.bench(args)
     return 0

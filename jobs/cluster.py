@@ -44,6 +44,7 @@ class LaunchError(RuntimeError):
 
 @dataclass(frozen=True, kw_only=True)
 class Resources:
+    """What one Slurm job asks for; built by load_resources from flags, $TOOLKIT_*, profile, defaults."""
     partition: str = ""          # "" = the cluster's default partition
     account: str = ""
     qos: str = ""
@@ -174,6 +175,7 @@ def _slurm(*args: str) -> str:
 
 
 def require_sbatch() -> None:
+    """LaunchError unless `sbatch` is on PATH (i.e. this is a machine that can submit)."""
     if shutil.which("sbatch") is None:
         raise LaunchError("sbatch not found on PATH: submit from the cluster's login node, "
                           "or run here with --executor inline or --executor local")

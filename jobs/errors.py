@@ -39,6 +39,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def debug_requested() -> bool:
+    """True when TOOLKIT_DEBUG is set (to anything but 0): show tracebacks."""
     return os.environ.get("TOOLKIT_DEBUG", "") not in ("", "0")
 
 

@@ -101,6 +101,7 @@ def write_result(folder: Path, eval_file: str, questions: list[str], predictions
 
 
 def print_result(result: dict, where: Path) -> None:
+    """Print the CS224n-style line `Correct: c out of t: p%` (or where predictions went)."""
     if result["total"] is None:
         print(f"No gold birth places in {result['eval_file']}; wrote {result['questions']} "
               f"predictions to {where}", flush=True)

@@ -76,6 +76,7 @@ class Task:
 
 
 def make_tasks(job: str, cfgs: list[RunConfig], runs_root: Path) -> list[Task]:
+    """One Task per config, with the run dir its config maps to (an older-hash dir if it exists)."""
     if job not in JOBS:
         raise LaunchError(f"unknown job {job!r}; choose one of: {', '.join(JOBS)}")
     root = Path(runs_root).expanduser().resolve()

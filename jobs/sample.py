@@ -40,6 +40,7 @@ def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `sample` flags: run dir, prompts, temperatures, top-k/top-p, length, checkpoint, device."""
     parser.add_argument("--run-dir", type=Path, required=True, help="a run dir under runs/<job>/")
     parser.add_argument("--prompt", action="append", default=None,
                         help="text to continue (repeat for several); default: the run's own prompts")
@@ -72,6 +73,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Sample from a run dir as the flags say and print each sample; exit code 0."""
     check_arguments(args)
     model, tokenizer, cfg = load_run_model(args.run_dir, args.checkpoint, args.device)
     s = cfg.sample
