@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from gpt import distributed
 from gpt.batches import Batches
 from gpt.loss import lm_loss
 
@@ -17,17 +18,23 @@ def batch_loss(model, x, y, mask, reduction: str = "token"):
 
 @torch.no_grad()
 def evaluate(model, batches: Batches, split: str, batch_size: int, max_batches: int,
-             device: torch.device, autocast, reduction: str = "token") -> dict:
+             device: torch.device, autocast, reduction: str = "token",
+             world: distributed.World | None = None) -> dict:
     """{"loss": mean NLL, "accuracy": top-1 accuracy} over the counted targets of `split`.
 
     The loss is token-weighted ("token") or sequence-weighted ("sequence", train.loss_reduction).
     A mask shaped like the targets says which count (language models: perplexity = exp(loss),
     accuracy = next-token accuracy); otherwise every target counts once (a classifier's mask
     marks its input tokens, its targets are one label per sequence).
+    With a `world` of W ranks, rank r evaluates batches r, r+W, ... and the totals are summed over
+    the ranks, so every rank gets the figures one process would (up to float summation order).
     """
+    world = world or distributed.World()
     model.eval()
     total_nll, total_loss_weight, total_correct, total_count = 0.0, 0.0, 0.0, 0.0
-    for x, y, mask in batches.eval_batches(split, batch_size, max_batches):
+    for i, (x, y, mask) in enumerate(batches.eval_batches(split, batch_size, max_batches)):
+        if i % world.world_size != world.rank:
+            continue
         x, y = x.to(device), y.to(device)
         mask = mask.to(device) if mask is not None else None
         with autocast():
@@ -42,4 +49,8 @@ def evaluate(model, batches: Batches, split: str, batch_size: int, max_batches: 
         total_correct += float(((logits.argmax(-1) == y).float() * weight).sum())
         total_count += count
     model.train()
+    if world.distributed:
+        totals = torch.tensor([total_nll, total_loss_weight, total_correct, total_count],
+                              dtype=torch.float64, device=device)
+        total_nll, total_loss_weight, total_correct, total_count = distributed.sum_(world, totals).tolist()
     return {"loss": total_nll / max(total_loss_weight, 1.0), "accuracy": total_correct / max(total_count, 1.0)}

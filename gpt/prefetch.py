@@ -3,7 +3,8 @@
     with Prefetcher(batches, seed, batch_size, first=step * accum, device=device) as ahead:
         x, y, mask = ahead.get(index)      # index must be asked for in order: first, first+1, ...
 
-Batches stay a pure function of (seed, index): the thread only computes `train_batch` early, so
+Batches stay a pure function of (seed, index) (`rows` picks a data-parallel rank's share of the
+global batch, so a rank's shard is a pure function of (seed, index, rank)): the thread only computes `train_batch` early, so
 the sequence is the one `batches.train_batch(seed, index, batch_size)` gives (a test holds them
 equal). On CUDA each batch is pinned in the thread and copied with `non_blocking=True`, so the
 host-to-device copy overlaps the previous step's kernels.
@@ -24,8 +25,9 @@ class Prefetcher:
     """In-order reader of micro-batches `first, first+1, ...` with `DEPTH` of them built ahead."""
 
     def __init__(self, batches: Batches, seed: int, batch_size: int, first: int,
-                 device: torch.device, depth: int = DEPTH):
+                 device: torch.device, depth: int = DEPTH, rows: slice = slice(None)):
         self.batches, self.seed, self.batch_size, self.device = batches, seed, batch_size, device
+        self.rows = rows                      # this rank's rows of the global batch (gpt.distributed)
         self.pin = device.type == "cuda"
         self.next_index = first               # the index the next get() must ask for
         self.queued = first                   # the next index to hand to the thread
@@ -35,7 +37,9 @@ class Prefetcher:
         self._fill()
 
     def _build(self, index: int) -> Batch:
-        x, y, mask = self.batches.train_batch(self.seed, index, self.batch_size)
+        x, y, mask = self.batches.train_batch(self.seed, index, self.batch_size)   # (B, T) global
+        x, y = x[self.rows].contiguous(), y[self.rows].contiguous()                # (B/W, T)
+        mask = mask[self.rows].contiguous() if mask is not None else None
         if self.pin:
             x, y = x.pin_memory(), y.pin_memory()
             mask = mask.pin_memory() if mask is not None else None

@@ -14,6 +14,10 @@
   parameters are checked too, so last.pt/best.pt never hold a diverged state (DivergedError).
 - Input is built ahead on a thread (gpt.prefetch); on CUDA: bf16 autocast, TF32, fused AdamW,
   optional torch.compile, memory and MFU (gpt.perf) in the train rows.
+- Data parallel (gpt.distributed; started by torchrun or srun): train.batch_size is the global
+  batch, rank r trains on rows [r*B/W, (r+1)*B/W) of the same (seed, step) batch under DDP, so W
+  ranks match one process up to float reduction order; evaluation is sharded and summed; only
+  rank 0 takes the lock and writes; a stop request on any rank stops all at the same step.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from gpt import build_model, perf
+from gpt import build_model, distributed, perf
 from gpt.batches import Batches
 from gpt.checkpoint import (CheckpointError, load_checkpoint, load_model_state, load_optimizer_state,
                             save_checkpoint)
@@ -34,7 +38,7 @@ from gpt.divergence import all_finite, diverged
 from gpt.evaluation import batch_loss, evaluate
 from gpt.loss import PPL_DEFINITIONS
 from gpt.optim import lr_at, make_optimizer
-from gpt.overrides import from_dict, results_only, to_dict
+from gpt.overrides import config_hash, from_dict, results_only, to_dict
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
 from gpt import rundir
@@ -86,15 +90,45 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):
         return read_json(run_dir / rundir.SUMMARY)
-    device = resolve_device(cfg.device)
-    with RunLock(run_dir):
-        remove_stale_tmp(run_dir)      # leftovers of writes a kill interrupted; nobody else writes now
-        with compile_errors_as_config_errors(cfg.train.compile):
-            return _train_locked(cfg, run_dir, batches, stop, attempt, device, model)
+    world = distributed.from_env()
+    device = distributed.rank_device(resolve_device(cfg.device), world)
+    if world.distributed:   # before any rank starts: the same config everywhere, a batch that splits
+        distributed.shard_rows(cfg.train.batch_size, world.rank, world.world_size)
+    with distributed.session(device, world):
+        distributed.check_same(world, "config hash", config_hash(cfg))
+        with _main_locks(cfg, run_dir, world, device):
+            with compile_errors_as_config_errors(cfg.train.compile):
+                return _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world)
 
 
-def _train_locked(cfg, run_dir, batches, stop, attempt, device, model) -> dict:
-    _check_config(cfg, run_dir)
+class _main_locks:
+    """Rank 0 takes the run-dir lock, cleans up and writes config.json; the others wait for it
+    (all_true), and fail with one line if rank 0 could not start."""
+
+    def __init__(self, cfg, run_dir, world, device):
+        self.cfg, self.run_dir, self.world, self.device = cfg, run_dir, world, device
+        self.lock = RunLock(run_dir) if world.is_main else None
+
+    def __enter__(self):
+        if self.lock is not None:
+            try:
+                self.lock.__enter__()
+                remove_stale_tmp(self.run_dir)   # leftovers of writes a kill interrupted; nobody else writes now
+                _check_config(self.cfg, self.run_dir)
+            except BaseException:
+                distributed.all_true(self.world, False, self.device)
+                self.lock.__exit__(None, None, None)    # releases only a lock it holds
+                raise
+        if not distributed.all_true(self.world, True, self.device):
+            raise distributed.DistributedError("rank 0 could not start the run (its error is in its log)")
+        return self
+
+    def __exit__(self, *exc):
+        if self.lock is not None:
+            self.lock.__exit__(*exc)
+
+
+def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world) -> dict:
     enable_tf32(device, cfg.train.amp)
     torch.manual_seed(cfg.seed)
     caller_built = model is not None
@@ -106,7 +140,7 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model) -> dict:
         load_optimizer_state(optimizer, ckpt, run_dir / rundir.LAST)
     elif cfg.init_from and not caller_built:
         _init_from(model, cfg.init_from)
-    loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt)
+    loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt, world)
     return loop.run(stop)
 
 
@@ -124,18 +158,23 @@ def _check_config(cfg: RunConfig, run_dir: Path) -> None:
 
 
 class _Loop:
-    def __init__(self, cfg, run_dir, batches, model, optimizer, device, state, attempt):
+    def __init__(self, cfg, run_dir, batches, model, optimizer, device, state, attempt, world):
         self.cfg, self.run_dir, self.batches = cfg, run_dir, batches
         self.raw_model, self.optimizer, self.device, self.state = model, optimizer, device, state
-        self.model = torch.compile(model) if cfg.train.compile else model
+        self.world = world
+        self.model = torch.compile(model) if cfg.train.compile else model   # evaluation: no DDP
+        self.train_model = distributed.wrap(self.model, world, device)      # gradients averaged
         self.max_iters, self.per_epoch = total_iters(cfg, batches)
         self.attempt = attempt
         self.autocast = autocast_for(device, cfg.train.amp)
         self.metrics = run_dir / rundir.METRICS
-        self.progress = Progress(cfg.train.progress, self.max_iters, state.step, cfg.name)
+        self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
+                                 state.step, cfg.name)
         self.speeds: list[tuple[float, float, float | None]] = []   # (ms/step, tokens/s, MFU %)
         self.flops_per_token = perf.flops_per_token(cfg.model, model.num_params())
         self.peak_flops, self.no_mfu_reason = perf.device_peak(device)
+        if self.peak_flops is not None:
+            self.peak_flops *= world.world_size      # MFU of the whole job: all devices' peak
         # losses stay on the device: summed since the last finiteness check, read at log intervals
         self.unchecked = torch.zeros((), device=device)
         self.checked_step = state.step      # every step before this one had a finite loss
@@ -144,7 +183,8 @@ class _Loop:
         self.tokens_per_step = _tokens_per_step(cfg, batches) if cfg.optim.schedule == "mingpt" else 0
 
     def log(self, kind: str, **row) -> None:
-        append_jsonl(self.metrics, {"kind": kind, "step": self.state.step, "time": time.time(), **row})
+        if self.world.is_main:
+            append_jsonl(self.metrics, {"kind": kind, "step": self.state.step, "time": time.time(), **row})
 
     def epoch(self) -> float:
         return self.state.step / self.per_epoch
@@ -155,13 +195,15 @@ class _Loop:
         mfu_note = {"mfu_omitted": self.no_mfu_reason} if self.no_mfu_reason else {}
         self.log("start", attempt=self.attempt, resumed=resumed, n_params=self.raw_model.num_params(),
                  max_iters=self.max_iters, iters_per_epoch=self.per_epoch, device=str(self.device),
-                 loss_reduction=t.loss_reduction, **mfu_note)
+                 loss_reduction=t.loss_reduction, world_size=self.world.world_size, **mfu_note)
         self.progress.note(f"{'resuming at' if resumed else 'starting'} step {s.step}/{self.max_iters} "
                            f"on {self.device} ({self.raw_model.num_params():,} parameters)")
         ckpt_every = t.checkpoint_interval or t.eval_interval
         window_start, window_steps, logs_since_start = time.perf_counter(), 0, 0
         accum = t.grad_accum
-        with Prefetcher(self.batches, self.cfg.seed, t.batch_size, s.step * accum, self.device) as ahead:
+        rows = distributed.shard_rows(t.batch_size, self.world.rank, self.world.world_size)
+        with Prefetcher(self.batches, self.cfg.seed, t.batch_size, s.step * accum, self.device,
+                        rows=rows) as ahead:
             while True:
                 if s.step % t.eval_interval == 0 or s.step == self.max_iters:
                     self._paused(self._evaluate)
@@ -173,6 +215,7 @@ class _Loop:
                 window_steps += 1
                 if s.step % t.log_interval == 0 or s.step == self.max_iters:
                     self._check_finite(params=False)         # reads the losses: the one sync
+                    distributed.sum_(self.world, self.last_loss).div_(self.world.world_size)
                     ms = ((time.perf_counter() - window_start - self.paused_s) * 1000 / window_steps)
                     tps = t.batch_size * accum * self.cfg.model.block_size / (ms / 1000)
                     mfu = perf.mfu_pct(self.flops_per_token, tps, self.peak_flops)
@@ -187,10 +230,18 @@ class _Loop:
                              ms_per_step=ms, tokens_per_s=tps, elapsed_s=s.elapsed_s, **extra)
                     self.progress.update(s.step, loss, lr, ms, tps)
                     window_start, window_steps, self.paused_s = time.perf_counter(), 0, 0.0
-                if stop is not None and stop.is_set():
+                if self._stop_requested(stop, at_log=s.step % t.log_interval == 0):
                     return self._interrupt()
         self._save_last()
         return self._finish()
+
+    def _stop_requested(self, stop, at_log: bool) -> bool:
+        """One process: every step. Several ranks: at log intervals, agreed by all (a stop on any
+        rank stops every rank at the same step, with no extra sync per step)."""
+        asked = stop is not None and stop.is_set()
+        if not self.world.distributed:
+            return asked
+        return at_log and distributed.any_true(self.world, asked, self.device)
 
     def _paused(self, action) -> None:
         """Run `action` (evaluation, a checkpoint) with its time kept out of the speed figures."""
@@ -213,10 +264,12 @@ class _Loop:
             group["lr"] = lr
         total = torch.zeros((), device=self.device)        # sum of micro-batch losses, on device
         for micro in range(cfg.train.grad_accum):
-            x, y, mask = ahead.get(s.step * cfg.train.grad_accum + micro)
-            with self.autocast():
-                loss = batch_loss(self.model, x, y, mask, cfg.train.loss_reduction)
-            (loss / cfg.train.grad_accum).backward()
+            x, y, mask = ahead.get(s.step * cfg.train.grad_accum + micro)   # (B/W, T): this rank's rows
+            # DDP all-reduces the gradients on the last micro-batch only
+            with distributed.no_sync(self.train_model, micro < cfg.train.grad_accum - 1):
+                with self.autocast():
+                    loss = batch_loss(self.train_model, x, y, mask, cfg.train.loss_reduction)
+                (loss / cfg.train.grad_accum).backward()
             total += loss.detach()
         if cfg.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), cfg.optim.grad_clip)
@@ -229,6 +282,7 @@ class _Loop:
     def _check_finite(self, params: bool) -> None:
         """Raise DivergedError if a loss since the last check (or, with `params`, a weight) is NaN/inf."""
         s = self.state
+        distributed.sum_(self.world, self.unchecked)   # a NaN on any rank stops every rank
         if not bool(torch.isfinite(self.unchecked)):
             raise diverged(f"the loss became non-finite between steps {self.checked_step} and {s.step}",
                            self.cfg.optim, self.run_dir / rundir.LAST)
@@ -240,7 +294,7 @@ class _Loop:
 
     def _evaluate(self) -> None:
         s, t = self.state, self.cfg.train
-        args = (t.batch_size, t.eval_iters, self.device, self.autocast, t.loss_reduction)
+        args = (t.batch_size, t.eval_iters, self.device, self.autocast, t.loss_reduction, self.world)
         val = evaluate(self.model, self.batches, "val", *args)
         train = evaluate(self.model, self.batches, "train", *args)
         self.log("val", epoch=self.epoch(), loss=val["loss"], ppl=math.exp(min(val["loss"], 50)),
@@ -256,15 +310,17 @@ class _Loop:
         if better:
             self._check_finite(params=True)
             s.best_val_loss, s.best_val_accuracy, s.best_step = val["loss"], val["accuracy"], s.step
-            save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
+            if self.world.is_main:
+                save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
 
     def _checkpoint(self) -> dict:
         return {"model": self.raw_model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "config": to_dict(self.cfg), **self.state.as_dict()}
 
     def _save_last(self) -> None:
-        self._check_finite(params=True)       # never save a diverged state
-        save_checkpoint(self.run_dir / rundir.LAST, self._checkpoint())
+        self._check_finite(params=True)       # never save a diverged state (every rank checks)
+        if self.world.is_main:
+            save_checkpoint(self.run_dir / rundir.LAST, self._checkpoint())
 
     def _interrupt(self) -> dict:
         self._save_last()
@@ -275,6 +331,9 @@ class _Loop:
 
     def _finish(self) -> dict:
         s = self.state
+        if not self.world.is_main:   # rank 0 writes and returns the summary
+            return {"status": "completed", "steps": s.step, "rank": self.world.rank,
+                    "world_size": self.world.world_size}
         vals = rundir.latest_per_step(rundir.read_jsonl(self.metrics), "val")
         final = vals[-1] if vals else {}
         best = next((r for r in vals if r["step"] == s.best_step), final)
@@ -298,7 +357,7 @@ class _Loop:
             "gpu_mem_allocated_mb": _median([r["gpu_mem_allocated_mb"] for r in mems]),
             "gpu_mem_reserved_mb": _median([r["gpu_mem_reserved_mb"] for r in mems]),
             "gpu_mem_peak_allocated_mb": max((r["gpu_mem_peak_allocated_mb"] for r in mems), default=None),
-            "attempts": self.attempt + 1,
+            "attempts": self.attempt + 1, "world_size": self.world.world_size,
             "loss_reduction": self.cfg.train.loss_reduction,
             "ppl_definition": PPL_DEFINITIONS[self.cfg.train.loss_reduction],
         }

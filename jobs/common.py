@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import data
-from gpt import rundir
+from gpt import distributed, rundir
 from gpt.config import RunConfig
 from gpt.overrides import locate_run_dir
 from gpt.sampling import generate
@@ -87,7 +87,7 @@ def prepare(job: str, cfg: RunConfig, ctx: JobContext) -> tuple[RunConfig, "data
                         f"tokenizer has {vocab} tokens; leave model.vocab_size=0 to take it from the data")
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, vocab_size=vocab))
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / "tokenizer.json").exists():
+    if distributed.from_env().is_main and not (run_dir / "tokenizer.json").exists():   # rank 0 writes
         save_tokenizer(corpus.tokenizer, run_dir / "tokenizer.json")
     return cfg, corpus, run_dir
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from gpt import rundir
+from gpt import distributed, rundir
 from gpt.config import (DataConfig, OptimConfig, RunConfig, SampleConfig, TrainConfig,
                         model_preset)
 from gpt.trainer import train
@@ -97,9 +97,11 @@ def run(cfg: RunConfig, ctx: JobContext, job: str = JOB) -> dict:
     `job` names the run dir's folder (runs/<job>/): jobs that extend full_run pass their own."""
     cfg, corpus, run_dir = prepare(job, cfg, ctx)
     attempt = attempt_number()
-    write_env(run_dir, cfg.device, attempt)
+    main_rank = distributed.from_env().is_main   # data parallel: only rank 0 writes the run dir
+    if main_rank:
+        write_env(run_dir, cfg.device, attempt)
     summary = train(cfg, run_dir, corpus.batches, stop=ctx.stop, attempt=attempt)
-    if summary.get("status") != "completed":
+    if summary.get("status") != "completed" or not main_rank:
         return summary
     write_run_plots(run_dir)
     if not (run_dir / rundir.SAMPLES / "samples.json").exists():

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import submitit
 
-from gpt import rundir
+from gpt import distributed, rundir
 from gpt.config import RunConfig
 from gpt.overrides import from_dict, locate_run_dir, to_dict
 from jobs import JOBS
@@ -109,7 +109,7 @@ def _slurm_job_id() -> str:
 
 
 def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
-    if record:
+    if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
         _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=int(os.environ["TOOLKIT_ATTEMPT"]),
                 host=os.uname().nodename, pid=os.getpid())
     return importlib.import_module(JOBS[task.job]).run(task.cfg, ctx)
@@ -189,6 +189,8 @@ def run_inline(task: Task, ctx: JobContext) -> int:
         print(f"[launch] {summary.get('status', 'done')}: {task.run_dir}", flush=True)
         return 0
     job_id = os.environ.get("SLURM_JOB_ID")
+    if job_id and not distributed.from_env().is_main:
+        return 0                           # data parallel: rank 0 requeues the whole job
     if not job_id:
         print(f"[launch] interrupted; run the same command again to resume {task.run_dir}", flush=True)
         return EXIT_INTERRUPTED
