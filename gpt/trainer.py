@@ -140,6 +140,9 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world) ->
         load_optimizer_state(optimizer, ckpt, run_dir / rundir.LAST)
     elif cfg.init_from and not caller_built:
         _init_from(model, cfg.init_from)
+    # a rank that cannot see rank 0's last.pt would start over while the others resume
+    distributed.check_same(world, "step to resume from (the run dir must be on a filesystem every "
+                           "rank sees)", str(int(ckpt["step"]) if ckpt else 0))
     loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt, world)
     return loop.run(stop)
 
