@@ -54,12 +54,14 @@ class Resources:
     time_min: int = 60
     constraint: str = ""
     signal_delay_s: int = 120    # USR2 this long before the time limit: save and requeue
+    nodes: int = 1               # data parallel (gpt.distributed): nodes x tasks_per_node ranks,
+    tasks_per_node: int = 1      # one task per GPU (gpus is per node)
     setup: tuple[str, ...] = ()  # shell lines before the job (module load ..., conda activate ...)
 
     def __post_init__(self) -> None:
-        for key in ("gpus", "cpus", "mem_gb", "time_min", "signal_delay_s"):
+        for key in ("gpus", "cpus", "mem_gb", "time_min", "signal_delay_s", "nodes", "tasks_per_node"):
             value = getattr(self, key)
-            if value < 0 or (value == 0 and key in ("cpus", "mem_gb", "time_min")):
+            if value < 0 or (value == 0 and key in ("cpus", "mem_gb", "time_min", "nodes", "tasks_per_node")):
                 raise LaunchError(f"--{key.replace('_', '-')} {value} must be positive")
 
 

@@ -46,7 +46,7 @@ EXECUTORS = ("inline", "local", "slurm")
 EXIT_INTERRUPTED = 3          # inline run stopped at a step boundary outside Slurm: rerun to resume
 REPO = Path(__file__).resolve().parents[1]
 _RESOURCE_FLAGS = {"partition": str, "account": str, "qos": str, "gpus": int, "cpus": int,
-                   "mem_gb": float, "time_min": int, "constraint": str}
+                   "mem_gb": float, "time_min": int, "constraint": str, "nodes": int, "tasks_per_node": int}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

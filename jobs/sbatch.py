@@ -31,6 +31,8 @@ class SbatchSpec:
     qos: str = ""
     constraint: str = ""
     n_tasks: int = 1              # > 1: a job array, one task per index
+    nodes: int = 1                # data parallel: srun starts nodes x tasks_per_node ranks
+    tasks_per_node: int = 1       # (gpt.distributed reads their SLURM_* variables)
     parallel: int | None = None   # array: at most this many at once
     setup: tuple[str, ...] = ()   # shell lines before the command (module load ..., exports)
 
@@ -44,7 +46,8 @@ def render(spec: SbatchSpec) -> str:
     """The full script text: #SBATCH header, setup, then `srun` of the command."""
     log = "%A_%a_log.out" if spec.n_tasks > 1 else "%j_log.out"   # Slurm creates no folders
     options = [("job-name", spec.job_name), ("output", f"{spec.folder}/{log}"),
-               ("open-mode", "append"), ("nodes", 1), ("ntasks-per-node", 1),
+               ("open-mode", "append"), ("nodes", spec.nodes),
+               ("ntasks-per-node", spec.tasks_per_node),
                ("cpus-per-task", spec.cpus), ("mem", f"{spec.mem_mb}M"), ("time", spec.time_min),
                # to the job step (srun), which saves and requeues; scancel's SIGTERM only saves
                ("signal", f"USR2@{spec.signal_delay_s}")]

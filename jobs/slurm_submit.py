@@ -45,6 +45,7 @@ def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, n
                              mem_mb=int(res.mem_gb * 1024), signal_delay_s=res.signal_delay_s,
                              gpus=res.gpus, partition=partition, account=res.account, qos=res.qos,
                              constraint=res.constraint, n_tasks=len(tasks), parallel=parallel,
+                             nodes=res.nodes, tasks_per_node=res.tasks_per_node,
                              setup=setup, command=(sys.executable, "-u", "-m", "jobs.worker", str(spec_path))))
     return text, spec_path, spec_bytes
 

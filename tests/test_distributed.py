@@ -186,3 +186,17 @@ def test_shard_rows_partition_the_global_batch():
     assert distributed.shard_rows(12, 0, 1) == slice(0, 12)
     with pytest.raises(DistributedError, match="use a multiple of 5"):
         distributed.shard_rows(12, 0, 5)
+
+
+def test_slurm_executor_asks_for_nodes_and_tasks_per_node(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "main.py"), "full_run", "--preset", "smoke",
+                          "--executor", "slurm", "--dry-run", "--nodes", "2", "--tasks-per-node", "4",
+                          "--gpus", "4", "--allow-local-runs-root", "--runs-root", str(tmp_path)],
+                         cwd=REPO, text=True, capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "#SBATCH --nodes=2" in out.stdout and "#SBATCH --ntasks-per-node=4" in out.stdout
+    assert "srun" in out.stdout
+    bad = subprocess.run([sys.executable, str(REPO / "main.py"), "full_run", "--executor", "slurm",
+                          "--dry-run", "--tasks-per-node", "0"], cwd=REPO, text=True, capture_output=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "error: --tasks-per-node 0 must be positive" in bad.stderr
