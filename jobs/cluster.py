@@ -205,13 +205,13 @@ def check_cluster(res: Resources) -> str:
     for line in _slurm("sinfo", "-h", "-N", "-p", partition, "-o", "%N|%c|%m|%G").splitlines():
         name, cpus, mem_mb, gres = line.split("|")
         nodes.append((name, int(cpus.rstrip("+")), int(mem_mb.rstrip("+")), _gpus(gres)))
-    fits = [n for n in nodes
-            if n[1] >= res.cpus and n[2] >= res.mem_gb * 1024 and n[3] >= res.gpus]
+    cpus = res.cpus * res.tasks_per_node   # --cpus is per task; a node runs tasks_per_node of them
+    fits = [n for n in nodes if n[1] >= cpus and n[2] >= res.mem_gb * 1024 and n[3] >= res.gpus]
     if not fits:
         biggest = ", ".join(f"{n}: {c} CPUs {m / 1024:.1f} GB {g} GPUs" for n, c, m, g in
                             sorted(set(nodes), key=lambda n: n[1:], reverse=True)[:3])
-        raise LaunchError(f"no node of partition {partition} has {res.cpus} CPUs, {res.mem_gb:g} GB "
-                          f"and {res.gpus} GPUs (largest: {biggest}); lower --cpus/--mem-gb/--gpus")
+        raise LaunchError(f"no node of partition {partition} has {cpus} CPUs, {res.mem_gb:g} GB "
+                          f"and {res.gpus} GPUs (largest: {biggest}); lower --cpus/--mem-gb/--gpus/--tasks-per-node")
     return partition
 
 

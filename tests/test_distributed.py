@@ -190,11 +190,11 @@ def test_shard_rows_partition_the_global_batch():
 
 def test_slurm_executor_asks_for_nodes_and_tasks_per_node(tmp_path):
     out = subprocess.run([sys.executable, str(REPO / "main.py"), "full_run", "--preset", "smoke",
-                          "--executor", "slurm", "--dry-run", "--nodes", "2", "--tasks-per-node", "4",
-                          "--gpus", "4", "--allow-local-runs-root", "--runs-root", str(tmp_path)],
+                          "--executor", "slurm", "--dry-run", "--nodes", "2", "--tasks-per-node", "2",
+                          "--gpus", "2", "--cpus", "1", "--mem-gb", "2", "--allow-local-runs-root", "--runs-root", str(tmp_path)],
                          cwd=REPO, text=True, capture_output=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "#SBATCH --nodes=2" in out.stdout and "#SBATCH --ntasks-per-node=4" in out.stdout
+    assert "#SBATCH --nodes=2" in out.stdout and "#SBATCH --ntasks-per-node=2" in out.stdout
     assert "srun" in out.stdout
     bad = subprocess.run([sys.executable, str(REPO / "main.py"), "full_run", "--executor", "slurm",
                           "--dry-run", "--tasks-per-node", "0"], cwd=REPO, text=True, capture_output=True,
