@@ -4,6 +4,7 @@
     python main.py bench train --preset gpt2-124m --device cuda --compile --compare plain
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
     python main.py bench train --attention all      # every attention variant, ratio to fused
+    python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/bench_scaling.py)
 
 `bench train` runs the real trainer (`gpt.trainer.train`, prefetch and logging included) on random
 tokens in a throw-away run dir and reads back the trainer's own steady-state ms/step (the first
@@ -173,6 +174,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--attention", default=None, metavar="VARIANTS",
                    help="'all' or a comma list of attention variants (jobs/ablations.py keys): "
                         "time each in this one process, print tokens/s and the ratio to fused")
+    t.add_argument("--tasks", type=int, default=1,
+                   help="K > 1: time 1 and K data-parallel ranks (torchrun, per-rank batch kept) and "
+                        "print the scaling efficiency")
     t.set_defaults(bench=_bench_train)
     r = sub.add_parser("report", help="build a report of N synthetic run dirs, twice, and time it")
     r.add_argument("--runs", type=int, default=200)
@@ -181,16 +185,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _checked(args: argparse.Namespace) -> argparse.Namespace:
     from jobs.common import UserError
-    for name in ("steps", "warmup", "block_size", "batch_size", "vocab_size"):
+    for name in ("steps", "warmup", "block_size", "batch_size", "vocab_size", "tasks"):
         value = getattr(args, name)
-        if value < 0 or (name in ("steps", "vocab_size") and value == 0):
+        if value < 0 or (name in ("steps", "vocab_size", "tasks") and value == 0):
             raise UserError(f"bench train --{name.replace('_', '-')}={value} must be "
-                            f"{'> 0' if name in ('steps', 'vocab_size') else '>= 0'}")
+                            f"{'> 0' if name in ('steps', 'vocab_size', 'tasks') else '>= 0'}")
+    if args.tasks > 1 and (args.attention or args.compare):
+        raise UserError("bench train --tasks goes alone: drop --attention/--compare (time those with --tasks 1)")
     return args
 
 
 def _bench_train(args: argparse.Namespace) -> None:
     args = _checked(args)
+    if args.tasks > 1:
+        from jobs.bench_scaling import bench_scaling
+        print(json.dumps(bench_scaling(args), indent=2))
+        return
     if args.attention is None:
         print(json.dumps(bench_train(args), indent=2))
         return
