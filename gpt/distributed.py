@@ -17,7 +17,7 @@ import datetime
 import os
 import subprocess
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 import torch.distributed as dist
@@ -141,6 +141,22 @@ def session(device: torch.device, world: World | None = None) -> Iterator[World]
         if ok:
             dist.barrier()       # nobody leaves while a peer still needs the group
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def main_first(world: World, device: torch.device, setup: Callable[[contextlib.ExitStack], None]):
+    """Rank 0 runs `setup(stack)` (a lock it enters on `stack` is held for the block); the others
+    wait for it, and fail with one line if it failed (rank 0 raises its own error)."""
+    with contextlib.ExitStack() as stack:
+        if world.is_main:
+            try:
+                setup(stack)
+            except BaseException:
+                all_true(world, False, device)
+                raise
+        if not all_true(world, True, device):
+            raise DistributedError("rank 0 could not start the run (its error is in its log)")
+        yield
 
 
 def shard_rows(global_batch: int, rank: int, world_size: int) -> slice:

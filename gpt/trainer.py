@@ -94,38 +94,16 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
     device = distributed.rank_device(resolve_device(cfg.device), world)
     if world.distributed:   # before any rank starts: the same config everywhere, a batch that splits
         distributed.shard_rows(cfg.train.batch_size, world.rank, world.world_size)
+
+    def claim(stack) -> None:   # rank 0 alone; the other ranks wait for it (or fail with it)
+        stack.enter_context(RunLock(run_dir))
+        remove_stale_tmp(run_dir)      # leftovers of writes a kill interrupted; nobody else writes now
+        _check_config(cfg, run_dir)
     with distributed.session(device, world):
         distributed.check_same(world, "config hash", config_hash(cfg))
-        with _main_locks(cfg, run_dir, world, device):
+        with distributed.main_first(world, device, claim):
             with compile_errors_as_config_errors(cfg.train.compile):
                 return _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world)
-
-
-class _main_locks:
-    """Rank 0 takes the run-dir lock, cleans up and writes config.json; the others wait for it
-    (all_true), and fail with one line if rank 0 could not start."""
-
-    def __init__(self, cfg, run_dir, world, device):
-        self.cfg, self.run_dir, self.world, self.device = cfg, run_dir, world, device
-        self.lock = RunLock(run_dir) if world.is_main else None
-
-    def __enter__(self):
-        if self.lock is not None:
-            try:
-                self.lock.__enter__()
-                remove_stale_tmp(self.run_dir)   # leftovers of writes a kill interrupted; nobody else writes now
-                _check_config(self.cfg, self.run_dir)
-            except BaseException:
-                distributed.all_true(self.world, False, self.device)
-                self.lock.__exit__(None, None, None)    # releases only a lock it holds
-                raise
-        if not distributed.all_true(self.world, True, self.device):
-            raise distributed.DistributedError("rank 0 could not start the run (its error is in its log)")
-        return self
-
-    def __exit__(self, *exc):
-        if self.lock is not None:
-            self.lock.__exit__(*exc)
 
 
 def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world) -> dict:
