@@ -56,8 +56,8 @@ def test_executor_slurm_tasks_per_node_2_equals_one_process(env, tmp_path, refer
 
 def test_usr2_to_two_task_job_requeues_once_and_resumes_to_identical_losses(env, tmp_path):
     steps = 120   # the USR2 sent after step 20 must land before the end (CI: ~0.3-1 s a step)
-    args = ["full_run", "--preset", "smoke", f"train.max_iters={steps}", "train.log_interval=5", "train.eval_interval=60",
-            "sample.max_new_tokens=5"]
+    args = ["full_run", "--preset", "smoke", f"train.max_iters={steps}", "train.log_interval=5",
+            "train.eval_interval=60", "sample.max_new_tokens=5"]
     ref = sbatch(*TWO_TASKS, "sbatch_templates/multi_gpu.sh", *args, "--runs-root", str(tmp_path / "ref"),
                  env=env, log_dir=tmp_path)
     wait_gone([ref])
