@@ -49,6 +49,7 @@ class World:
 
     @property
     def distributed(self) -> bool:
+        """More than one rank: a process group, DDP, sharded batches and evaluation."""
         return self.world_size > 1
 
 
