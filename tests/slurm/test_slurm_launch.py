@@ -30,7 +30,7 @@ def test_usr2_checkpoints_launcher_job_which_resumes_to_identical_losses(env, tm
     wait_for(lambda: any(r["step"] >= 20 for d in cut.iterdir() for r in metrics(d, "train")),
              what="20 steps of the job to interrupt")
     subprocess.run(["scancel", "--signal=USR2", job], check=True)
-    out, _ = ref.communicate(timeout=300)
+    out, _ = ref.communicate(timeout=900)   # bounds a hang; a loaded 2-core node needs minutes
     assert ref.returncode == 0 and "completed" in out, out      # --wait blocked until the end
     wait_gone([job])
     assert job_field(job, "JobState") == "COMPLETED" and job_field(job, "Restarts") == "1"
@@ -54,7 +54,8 @@ def test_status_shows_cancelled_job(env, tmp_path):
     subprocess.run(["scancel", job], check=True)
     wait_gone([job])
     [row] = status_rows(str(runs), env, runs)
-    assert row["slurm"] == "CANCELLED" and row["state"] in ("started", "not started"), row
+    # scancel's SIGTERM saves last.pt at a step boundary (not requeued): "interrupted"
+    assert row["slurm"] == "CANCELLED" and row["state"] in ("started", "not started", "interrupted"), row
 
 
 def _refused(runs_root, sbatch_log, *args: str) -> str:
