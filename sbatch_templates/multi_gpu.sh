@@ -28,27 +28,16 @@
 #SBATCH --requeue
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
-# The conda env of environment.yml, unless the submitting shell had a Python env active
-# (sbatch passes the environment on: VIRTUAL_ENV for a venv, CONDA_DEFAULT_ENV for conda).
-# module load anaconda/3 cuda/12.1
-if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; then
-  source "$(conda info --base)/etc/profile.d/conda.sh"
-  conda activate slm-toolkit
-fi
-
 # This repository: sbatch runs a copy of this file (from Slurm's spool), so ask Slurm where the
 # original lies; $TOOLKIT_REPO overrides. The job stays in the folder you submitted from, so
 # relative paths in the arguments (and ./runs) mean what they meant there.
 if [ -z "${TOOLKIT_REPO:-}" ]; then
   script=$0
-  if [ -n "${SLURM_JOB_ID:-}" ]; then
-    script=$(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* Command=\([^ ]*\).*/\1/p')
-  fi
+  [ -z "${SLURM_JOB_ID:-}" ] || script=$(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* Command=\([^ ]*\).*/\1/p')
   TOOLKIT_REPO=$(cd "$(dirname "$script")/.." && pwd)
 fi
 [ -f "$TOOLKIT_REPO/main.py" ] || { echo "no main.py in $TOOLKIT_REPO: set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
-export TOOLKIT_REPO
-[ -z "${SLURM_JOB_ID:-}" ] || echo "[template] job $SLURM_JOB_ID: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')"
+source "$TOOLKIT_REPO/sbatch_templates/job_env.sh"   # Python env, log line
 
 # One task per GPU: srun starts every rank; each reads its rank, the world size and the master
 # (the first node of the job, a port from the job id) from SLURM_* (gpt/distributed.py).

@@ -1,0 +1,13 @@
+# Sourced by every sbatch template once it knows $TOOLKIT_REPO: the job's Python environment,
+# a check that the repository is there, and one log line saying where the job runs and logs.
+#   source "$TOOLKIT_REPO/sbatch_templates/job_env.sh"
+
+# The conda env of environment.yml, unless the submitting shell had a Python env active
+# (sbatch passes the environment on: VIRTUAL_ENV for a venv, CONDA_DEFAULT_ENV for conda).
+# module load anaconda/3 cuda/12.1
+if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; then
+  source "$(conda info --base)/etc/profile.d/conda.sh"
+  conda activate slm-toolkit
+fi
+export TOOLKIT_REPO
+[ -z "${SLURM_JOB_ID:-}" ] || echo "[template] job $SLURM_JOB_ID: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')"
