@@ -21,7 +21,7 @@ from gpt import rundir
 from gpt.attention.rank import map_ranks, rank_k_losses
 from gpt.config import SOFTMAX_ATTENTIONS
 from gpt.overrides import from_dict
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.sample import load_run_model
 
 RESULT = "attention_rank.json"

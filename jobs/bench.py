@@ -184,7 +184,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _checked(args: argparse.Namespace) -> argparse.Namespace:
-    from jobs.common import UserError
+    from jobs.errors import UserError
     for name in ("steps", "warmup", "block_size", "batch_size", "vocab_size", "tasks"):
         value = getattr(args, name)
         if value < 0 or (name in ("steps", "vocab_size", "tasks") and value == 0):

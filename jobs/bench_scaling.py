@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 def _run(args: argparse.Namespace, ranks: int, threads: int) -> dict:
     """One torchrun of the worker with `ranks` processes; rank 0's figures."""
-    from jobs.common import UserError
+    from jobs.errors import UserError
     plain = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(ranks),
            "--master_port", str(_free_port()), "-m", "jobs.bench_scaling", json.dumps(plain)]

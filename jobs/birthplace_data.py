@@ -13,7 +13,7 @@ from pathlib import Path
 import data
 from gpt.birthplace import ascii_only, birthplace_vocabulary
 from gpt.tokenizer import CharTokenizer
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.context import JobContext
 
 WIKI = "wiki.txt"

@@ -34,7 +34,8 @@ from gpt.overrides import from_dict
 from gpt.tokenizer import CharTokenizer, load_tokenizer, save_tokenizer
 from gpt.trainer import evaluate, resolve_device, train
 from jobs.classify_data import SMOKE, label_names, read_splits
-from jobs.common import UserError, attempt_number, run_dir_of, write_env
+from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.errors import UserError
 from jobs.context import JobContext
 from reports.classify import write_accuracy_plot
 from reports.curves import write_run_plots

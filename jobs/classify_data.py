@@ -23,7 +23,7 @@ import numpy as np
 import data
 from gpt.config import DataConfig
 from gpt.rundir import write_atomic
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.context import JobContext
 
 Split = tuple[list[str], list[str]]   # (texts, label strings)

@@ -19,16 +19,13 @@ from gpt.overrides import locate_run_dir
 from gpt.sampling import generate
 from gpt.tokenizer import save_tokenizer
 from jobs.context import JobContext
+from jobs.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_VARS = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID",
               "array_task_id": "SLURM_ARRAY_TASK_ID", "restart_count": "SLURM_RESTART_COUNT",
               "partition": "SLURM_JOB_PARTITION", "nodelist": "SLURM_JOB_NODELIST",
               "job_name": "SLURM_JOB_NAME"}
-
-
-class UserError(Exception):
-    """Bad input from the user (a prompt, a run dir, a file); main.py prints it on one line."""
 
 
 def run_dir_of(job: str, cfg: RunConfig, ctx: JobContext) -> Path:

@@ -27,6 +27,10 @@ _OS_HINTS = {
 }
 
 
+class UserError(Exception):
+    """Bad input from the user (a prompt, a run dir, a file); main.py prints it on one line."""
+
+
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is meant for the user."""
     from data import DataError
@@ -34,7 +38,6 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from gpt.config import ConfigError
     from gpt.rundir import RunFileError
     from jobs.cluster import LaunchError
-    from jobs.common import UserError
     return ConfigError, DataError, CheckpointError, RunFileError, UserError, LaunchError, OSError
 
 

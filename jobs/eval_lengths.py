@@ -22,7 +22,7 @@ import torch
 
 from gpt import rundir
 from gpt.batches import TokenStream
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.sample import load_run_model
 
 FILE = "lengths.json"

@@ -30,7 +30,8 @@ from gpt.birthplace import greedy_answers
 from gpt.config import RunConfig
 from gpt.overrides import to_dict
 from jobs.birthplace_data import FINETUNE_DATASET, PRETRAIN_DATASET, read_questions, resolve_file
-from jobs.common import UserError, attempt_number, run_dir_of, write_env
+from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.errors import UserError
 from jobs.context import JobContext
 from jobs.finetune import FINETUNE_DATA
 from jobs.sample import load_run_model

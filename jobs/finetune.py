@@ -23,7 +23,8 @@ from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_pr
 from gpt.overrides import from_dict, to_dict
 from gpt.tokenizer import CharTokenizer, load_tokenizer
 from jobs.birthplace_data import FINETUNE_DATASET, PRETRAIN_DATASET, read_pairs, resolve_file, vocabulary
-from jobs.common import UserError, run_dir_of
+from jobs.common import run_dir_of
+from jobs.errors import UserError
 from jobs.context import JobContext
 from jobs.pretrain import SMOKE_MODEL, cs224n_optim, train_stage
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch.nn as nn
 import torch.nn.functional as F
 
-from jobs.common import UserError
+from jobs.errors import UserError
 
 try:
     import transformers

@@ -20,7 +20,7 @@ import torch
 
 from gpt import rundir
 from gpt.logit_bias import TopTwoAPI, recover_distribution, top_p_filter
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.sample import load_run_model
 
 

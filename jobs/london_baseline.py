@@ -13,7 +13,8 @@ from typing import Callable
 from gpt import rundir
 from gpt.config import RunConfig
 from jobs.birthplace_data import read_questions, resolve_file
-from jobs.common import UserError, run_dir_of
+from jobs.common import run_dir_of
+from jobs.errors import UserError
 from jobs.context import JobContext
 from jobs.evaluate import PRESETS as EVAL_PRESETS, print_result, result_path, write_record, write_result
 

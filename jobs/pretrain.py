@@ -21,7 +21,8 @@ from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_pr
 from gpt.tokenizer import CharTokenizer, save_tokenizer
 from gpt.trainer import train
 from jobs.birthplace_data import PRETRAIN_DATASET, WIKI, read_documents, resolve_file, vocabulary
-from jobs.common import UserError, attempt_number, run_dir_of, write_env
+from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.errors import UserError
 from jobs.context import JobContext
 from reports.curves import write_run_plots
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from gpt import rundir
 from gpt.overrides import apply_overrides
 from jobs import launch
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.context import JobContext
 from jobs.reproductions import EXPERIMENTS, SCALES
 

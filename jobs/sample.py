@@ -15,7 +15,8 @@ from gpt.checkpoint import load_checkpoint, load_model_state
 from gpt.overrides import from_dict
 from gpt.tokenizer import load_tokenizer
 from gpt.trainer import resolve_device
-from jobs.common import UserError, sample_texts
+from jobs.common import sample_texts
+from jobs.errors import UserError
 
 
 def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):

@@ -17,7 +17,7 @@ from gpt.overrides import to_dict
 from gpt.tokenizer import save_tokenizer
 from gpt.trainer import train
 from jobs import attention_rank
-from jobs.common import UserError
+from jobs.errors import UserError
 
 T = 16
 

@@ -16,7 +16,7 @@ from gpt.config import ClassifierConfig, DataConfig, GPTConfig, OptimConfig, Run
 from gpt.overrides import apply_overrides, from_dict, to_dict
 from jobs import classify
 from jobs.classify_data import read_tsv
-from jobs.common import UserError
+from jobs.errors import UserError
 from jobs.context import JobContext
 
 REPO = Path(__file__).resolve().parents[1]
