@@ -172,8 +172,8 @@ def results_only(cfg):
 
 
 def _hashed(obj) -> Any:
-    """The dict the hash is taken of: fields marked `added(...)` in gpt/config.py drop out while
-    at their default, so a config that predates them hashes as it always did."""
+    """The dict the hash is taken of: fields marked `added(...)` (gpt/config_fields.py) drop out
+    while at their default, so a config that predates them hashes as it always did."""
     if not dataclasses.is_dataclass(obj):
         return obj
     out = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import data
 from gpt import rundir
 from gpt.attention.rank import map_ranks, rank_k_losses
-from gpt.config import SOFTMAX_ATTENTIONS
+from gpt.config_model import SOFTMAX_ATTENTIONS
 from gpt.overrides import from_dict
 from jobs.errors import UserError
 from jobs.sample import load_run_model

@@ -8,7 +8,8 @@ import torch
 
 from gpt.attention import REGISTRY
 from gpt.batches import TokenStream
-from gpt.config import ATTENTIONS, GPTConfig, OptimConfig, RunConfig, TrainConfig
+from gpt.config import GPTConfig, OptimConfig, RunConfig, TrainConfig
+from gpt.config_model import ATTENTIONS
 from gpt.model import GPT
 from gpt.trainer import train
 
