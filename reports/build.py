@@ -138,14 +138,21 @@ def _memory_section(b: Builder, runs: list[Run]) -> Section:
     return Section("GPU memory", items)
 
 
-def _rows_section(b: Builder, title: str, stem: str, rows, table_fn, figure_fn,
-                  caption: str) -> Section | None:
-    """A table of `rows` (as <stem>.md/.tex/.csv) and its chart <stem>.png; None without rows."""
+def _table_items(b: Builder, stem: str, rows, table_fn, latex: bool = False) -> list | None:
+    """[the table of `rows`], written as <stem>.csv (and .md/.tex with `latex`); None without rows."""
     if not rows:
         return None
     table = table_fn(rows)
-    b.tables(stem, table)
-    items = [TableItem(table)]
+    b.tables(stem, table, latex=latex)
+    return [TableItem(table)]
+
+
+def _rows_section(b: Builder, title: str, stem: str, rows, table_fn, figure_fn,
+                  caption: str) -> Section | None:
+    """A table of `rows` (as <stem>.csv) and its chart <stem>.png; None without rows."""
+    items = _table_items(b, stem, rows, table_fn)
+    if items is None:
+        return None
     if b.figure(f"{stem}.png", rows, lambda: figure_fn(rows)):
         items.append(FigureItem(f"{stem}.png", caption))
     return Section(title, items)
@@ -168,11 +175,9 @@ def _evals_section(b: Builder, runs: list[Run]) -> Section | None:
 def _ablation_section(b: Builder, runs: list[Run]) -> Section | None:
     """Table, val curves, length generalisation and samples of the attention ablation runs."""
     rows = ablation.ablation_rows(runs)
-    if not rows:
+    items = _table_items(b, "ablation", rows, ablation.ablation_table, latex=True)
+    if items is None:
         return None
-    table = ablation.ablation_table(rows)
-    b.tables("ablation", table, latex=True)
-    items = [TableItem(table)]
     curves = [[r["variant"], r["run"].val.get("step", []).tolist(), r["run"].val.get("ppl", []).tolist()]
               for r in rows]
     if b.figure("ablation_curves.png", curves, lambda: ablation.curves_figure(rows)):
@@ -199,21 +204,15 @@ def _ablation_section(b: Builder, runs: list[Run]) -> Section | None:
 def _reproduction_section(b: Builder, inputs: list[Path]) -> Section | None:
     results, warnings = reproduction.find_results(inputs)
     b.errors.extend(warnings)
-    if not results:
-        return None
-    table = reproduction.reproduction_table(results)
-    b.tables("reproduction", table, latex=True)
-    return Section("Reproduction", [TableItem(table)])
+    items = _table_items(b, "reproduction", results, reproduction.reproduction_table, latex=True)
+    return Section("Reproduction", items) if items else None
 
 
 def _classify_section(b: Builder, runs: list[Run]) -> Section | None:
     """The grid of classification runs (best in bold) and each run's accuracy curves."""
-    rows = classify.classify_rows(runs)
-    if not rows:
+    items = _table_items(b, "classify", classify.classify_rows(runs), classify.classify_table, latex=True)
+    if items is None:
         return None
-    table = classify.classify_table(rows)
-    b.tables("classify", table, latex=True)
-    items = [TableItem(table)]
     for run in filter(classify.is_classifier, runs):
         rel_path = f"runs/{run.ref.key}/accuracy.png"
         digest = [run.ref.title, classify.accuracy_series(run.rows)]
