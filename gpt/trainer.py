@@ -18,6 +18,9 @@
   batch, rank r trains on rows [r*B/W, (r+1)*B/W) of the same (seed, step) batch under DDP, so W
   ranks match one process up to float reduction order; evaluation is sharded and summed; only
   rank 0 takes the lock and writes; a stop request on any rank stops all at the same step.
+
+Pieces: the resume counters and config.json check (gpt.trainer_state), the speed window and the
+summary (gpt.trainer_metrics), finiteness checks (gpt.divergence), batches (gpt.batches).
 """
 from __future__ import annotations
 
@@ -30,22 +33,20 @@ import torch
 
 from gpt import build_model, distributed, perf
 from gpt.batches import Batches
-from gpt.checkpoint import (CheckpointError, load_checkpoint, load_model_state, load_optimizer_state,
-                            save_checkpoint)
+from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_state, save_checkpoint
 from gpt.config import RunConfig
 from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
 from gpt.divergence import all_finite, diverged
 from gpt.evaluation import batch_loss, evaluate
-from gpt.loss import PPL_DEFINITIONS
 from gpt.optim import lr_at, make_optimizer
-from gpt.overrides import config_hash, from_dict, results_only, to_dict
+from gpt.overrides import config_hash, to_dict
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
 from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
-
-WARMUP_LOGS = 1   # log intervals right after a (re)start excluded from speed figures (and compile)
+from gpt.trainer_metrics import SpeedWindow, run_summary
+from gpt.trainer_state import TrainState, check_config, load_init_from
 
 
 def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
@@ -56,41 +57,14 @@ def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
     return cfg.train.max_iters, per_epoch
 
 
-def _init_from(model, source: str) -> None:
-    """Start from the best weights of a finished run; the architecture must match."""
-    src = Path(source)
-    if not rundir.is_complete(src):
-        raise CheckpointError(f"init_from={source}: not a finished run dir (no {rundir.SUMMARY}); "
-                              "point it at a run that completed")
-    ckpt = src / (rundir.BEST if (src / rundir.BEST).exists() else rundir.LAST)
-    load_model_state(model, load_checkpoint(ckpt)["model"], ckpt)
-
-
-class _State:
-    """Everything that must survive a restart, beyond model and optimizer tensors."""
-
-    def __init__(self, ckpt: dict | None):
-        ckpt = ckpt or {}
-        self.step = int(ckpt.get("step", 0))
-        self.best_val_loss = float(ckpt.get("best_val_loss", math.inf))
-        self.best_val_accuracy = float(ckpt.get("best_val_accuracy", -math.inf))
-        self.best_step = int(ckpt.get("best_step", -1))
-        self.elapsed_s = float(ckpt.get("elapsed_s", 0.0))
-
-    def as_dict(self) -> dict:
-        return {"step": self.step, "best_val_loss": self.best_val_loss,
-                "best_val_accuracy": self.best_val_accuracy,
-                "best_step": self.best_step, "elapsed_s": self.elapsed_s}
-
-
 def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event | None = None,
           attempt: int = 0, model: torch.nn.Module | None = None) -> dict:
     """Train (or resume, or return the finished summary). `model`: one the caller built and
     initialised (a Hugging Face classifier, a backbone from cfg.init_from); default build_model."""
     run_dir = Path(run_dir)
-    if rundir.is_complete(run_dir):
+    if rundir.is_complete(run_dir):   # idempotent: a requeued or repeated job trains nothing again
         return read_json(run_dir / rundir.SUMMARY)
-    world = distributed.from_env()
+    world = distributed.from_env()    # ranks from torchrun/srun variables; one process without them
     device = distributed.rank_device(resolve_device(cfg.device), world)
     if world.distributed:   # before any rank starts: the same config everywhere, a batch that splits
         distributed.shard_rows(cfg.train.batch_size, world.rank, world.world_size)
@@ -98,7 +72,7 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
     def claim(stack) -> None:   # rank 0 alone; the other ranks wait for it (or fail with it)
         stack.enter_context(RunLock(run_dir))
         remove_stale_tmp(run_dir)      # leftovers of writes a kill interrupted; nobody else writes now
-        _check_config(cfg, run_dir)
+        check_config(cfg, run_dir)
     with distributed.session(device, world):
         distributed.check_same(world, "config hash", config_hash(cfg))
         with distributed.main_first(world, device, claim):
@@ -108,37 +82,31 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
 
 def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world) -> dict:
     enable_tf32(device, cfg.train.amp)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)   # the initial weights: a pure function of the seed
     caller_built = model is not None
     model = (model if caller_built else build_model(cfg.model)).to(device)
     optimizer = make_optimizer(model, cfg.optim, device.type)
+    # resume: last.pt replaces the initial weights and restores the optimizer moments and the
+    # counters (step, best so far); init_from only seeds a run that has no last.pt yet
     ckpt = load_checkpoint(run_dir / rundir.LAST, device) if (run_dir / rundir.LAST).exists() else None
     if ckpt is not None:
         load_model_state(model, ckpt["model"], run_dir / rundir.LAST)
         load_optimizer_state(optimizer, ckpt, run_dir / rundir.LAST)
     elif cfg.init_from and not caller_built:
-        _init_from(model, cfg.init_from)
+        load_init_from(model, cfg.init_from)
     # a rank that cannot see rank 0's last.pt would start over while the others resume
     distributed.check_same(world, "step to resume from (the run dir must be on a filesystem every "
                            "rank sees)", str(int(ckpt["step"]) if ckpt else 0))
-    loop = _Loop(cfg, run_dir, batches, model, optimizer, device, _State(ckpt), attempt, world)
+    loop = _Loop(cfg, run_dir, batches, model, optimizer, device, TrainState(ckpt), attempt, world)
     return loop.run(stop)
 
 
-def _check_config(cfg: RunConfig, run_dir: Path) -> None:
-    """Write config.json once; a config that computes something else is refused, not overwritten
-    (cosmetic fields such as train.progress may differ: they change no result)."""
-    path = run_dir / rundir.CONFIG
-    if path.exists():
-        # through from_dict: a config.json written before a field existed gets its default
-        if results_only(from_dict(read_json(path))) != results_only(cfg):
-            raise ValueError(f"{path} holds a different config; use a new run dir "
-                             "(the toolkit names dirs by config hash, so this means it was edited)")
-    else:
-        write_json(path, to_dict(cfg))
-
-
 class _Loop:
+    """The training loop of one run. Each iteration, with s optimizer steps done: evaluate (step 0,
+    every eval_interval, the end), write last.pt (every checkpoint_interval), one optimizer step,
+    a train row (every log_interval: the only host sync between evaluations and checkpoints),
+    honour a stop request."""
+
     def __init__(self, cfg, run_dir, batches, model, optimizer, device, state, attempt, world):
         self.cfg, self.run_dir, self.batches = cfg, run_dir, batches
         self.raw_model, self.optimizer, self.device, self.state = model, optimizer, device, state
@@ -151,70 +119,98 @@ class _Loop:
         self.metrics = run_dir / rundir.METRICS
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)
-        self.speeds: list[tuple[float, float, float | None]] = []   # (ms/step, tokens/s, MFU %)
-        self.flops_per_token = perf.flops_per_token(cfg.model, model.num_params())
-        self.peak_flops, self.no_mfu_reason = perf.device_peak(device)
-        if self.peak_flops is not None:
-            self.peak_flops *= world.world_size      # MFU of the whole job: all devices' peak
+        self.speed = SpeedWindow(cfg, model.num_params(), device, world.world_size)
         # losses stay on the device: summed since the last finiteness check, read at log intervals
         self.unchecked = torch.zeros((), device=device)
         self.checked_step = state.step      # every step before this one had a finite loss
         self.last_loss = torch.zeros((), device=device)   # sum of the last step's micro-batch losses
-        self.paused_s = 0.0                 # evaluation/checkpoint time inside a timing window
         self.tokens_per_step = _tokens_per_step(cfg, batches) if cfg.optim.schedule == "mingpt" else 0
 
     def log(self, kind: str, **row) -> None:
+        """Append a metrics.jsonl row stamped with the step and wall time (rank 0 only)."""
         if self.world.is_main:
             append_jsonl(self.metrics, {"kind": kind, "step": self.state.step, "time": time.time(), **row})
 
     def epoch(self) -> float:
+        """Epochs done: optimizer steps over steps per epoch (a fraction mid-epoch)."""
         return self.state.step / self.per_epoch
 
     def run(self, stop) -> dict:
+        """Train to max_iters (the completed summary) or until `stop` (an interrupted one)."""
         s, t = self.state, self.cfg.train
         resumed = s.step > 0
-        mfu_note = {"mfu_omitted": self.no_mfu_reason} if self.no_mfu_reason else {}
+        mfu_note = {"mfu_omitted": self.speed.no_mfu_reason} if self.speed.no_mfu_reason else {}
         self.log("start", attempt=self.attempt, resumed=resumed, n_params=self.raw_model.num_params(),
                  max_iters=self.max_iters, iters_per_epoch=self.per_epoch, device=str(self.device),
                  loss_reduction=t.loss_reduction, world_size=self.world.world_size, **mfu_note)
         self.progress.note(f"{'resuming at' if resumed else 'starting'} step {s.step}/{self.max_iters} "
                            f"on {self.device} ({self.raw_model.num_params():,} parameters)")
         ckpt_every = t.checkpoint_interval or t.eval_interval
-        window_start, window_steps, logs_since_start = time.perf_counter(), 0, 0
-        accum = t.grad_accum
+        self.speed.restart()
         rows = distributed.shard_rows(t.batch_size, self.world.rank, self.world.world_size)
-        with Prefetcher(self.batches, self.cfg.seed, t.batch_size, s.step * accum, self.device,
+        # micro-batch i of the run is a pure function of (seed, i): a resumed run asks for the
+        # one after the last step last.pt holds, so it sees exactly the batches it would have seen
+        with Prefetcher(self.batches, self.cfg.seed, t.batch_size, s.step * t.grad_accum, self.device,
                         rows=rows) as ahead:
             while True:
+                # s.step optimizer steps are done: evaluate (and maybe write best.pt) at step 0,
+                # every eval_interval and at the end, on the weights after exactly s.step steps
                 if s.step % t.eval_interval == 0 or s.step == self.max_iters:
-                    self._paused(self._evaluate)
+                    self.speed.paused(self._evaluate)
                 if s.step >= self.max_iters:
                     break
+                # last.pt of step s holds what step s+1 needs (weights, optimizer moments, counters)
                 if s.step % ckpt_every == 0 and s.step > 0:
-                    self._paused(self._save_last)
+                    self.speed.paused(self._save_last)
                 self._step(ahead)
-                window_steps += 1
+                self.speed.steps += 1
                 if s.step % t.log_interval == 0 or s.step == self.max_iters:
-                    self._check_finite(params=False)         # reads the losses: the one sync
-                    distributed.sum_(self.world, self.last_loss).div_(self.world.world_size)
-                    ms = ((time.perf_counter() - window_start - self.paused_s) * 1000 / window_steps)
-                    tps = t.batch_size * accum * self.cfg.model.block_size / (ms / 1000)
-                    mfu = perf.mfu_pct(self.flops_per_token, tps, self.peak_flops)
-                    logs_since_start += 1
-                    if logs_since_start > WARMUP_LOGS:
-                        self.speeds.append((ms, tps, mfu))
-                    s.elapsed_s += ms * window_steps / 1000
-                    lr = self.optimizer.param_groups[0]["lr"]
-                    loss = float(self.last_loss) / accum
-                    extra = perf.memory_stats(self.device) | ({"mfu_pct": mfu} if mfu is not None else {})
-                    self.log("train", epoch=self.epoch(), loss=loss, ppl=math.exp(min(loss, 50)), lr=lr,
-                             ms_per_step=ms, tokens_per_s=tps, elapsed_s=s.elapsed_s, **extra)
-                    self.progress.update(s.step, loss, lr, ms, tps)
-                    window_start, window_steps, self.paused_s = time.perf_counter(), 0, 0.0
+                    self._log_train()
                 if self._stop_requested(stop, at_log=s.step % t.log_interval == 0):
                     return self._interrupt()
         self._save_last()
         return self._finish()
+
+    def _step(self, ahead: Prefetcher) -> None:
+        """One optimizer step over grad_accum micro-batches; the loss stays on the device."""
+        cfg, s = self.cfg, self.state
+        accum = cfg.train.grad_accum
+        torch.manual_seed(cfg.seed * 1_000_003 + s.step)   # dropout: a pure function of (seed, step)
+        lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_per_step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        total = torch.zeros((), device=self.device)        # sum of micro-batch losses, on device
+        for micro in range(accum):
+            x, y, mask = ahead.get(s.step * accum + micro)   # (B/W, T) each: this rank's rows
+            # DDP all-reduces the gradients on the last micro-batch only
+            with distributed.no_sync(self.train_model, micro < accum - 1):
+                with self.autocast():
+                    loss = batch_loss(self.train_model, x, y, mask, cfg.train.loss_reduction)   # ()
+                # gradients add up over micro-batches: scale so they are those of the mean loss
+                (loss / accum).backward()
+            total += loss.detach()   # no .item(): reading the loss would wait for the device
+        if cfg.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), cfg.optim.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)   # free the gradients' memory until the next backward
+        s.step += 1
+        self.last_loss = total
+        self.unchecked += total
+
+    def _log_train(self) -> None:
+        """A train row and a progress line: the one host sync of a log interval."""
+        s, accum = self.state, self.cfg.train.grad_accum
+        self._check_finite(params=False)   # reads the losses since the last check: waits for the device
+        distributed.sum_(self.world, self.last_loss).div_(self.world.world_size)   # mean over ranks
+        ms, tokens_per_s, mfu = self.speed.close()
+        s.elapsed_s += ms * self.speed.steps / 1000   # training time: evaluation/checkpoints left out
+        lr = self.optimizer.param_groups[0]["lr"]
+        loss = float(self.last_loss) / accum          # mean over the step's micro-batches
+        extra = perf.memory_stats(self.device) | ({"mfu_pct": mfu} if mfu is not None else {})
+        self.log("train", epoch=self.epoch(), loss=loss, ppl=math.exp(min(loss, 50)), lr=lr,
+                 ms_per_step=ms, tokens_per_s=tokens_per_s, elapsed_s=s.elapsed_s, **extra)
+        self.progress.update(s.step, loss, lr, ms, tokens_per_s)
+        self.speed.restart()
 
     def _stop_requested(self, stop, at_log: bool) -> bool:
         """One process: every step. Several ranks: at log intervals, agreed by all (a stop on any
@@ -223,42 +219,6 @@ class _Loop:
         if not self.world.distributed:
             return asked
         return at_log and distributed.any_true(self.world, asked, self.device)
-
-    def _paused(self, action) -> None:
-        """Run `action` (evaluation, a checkpoint) with its time kept out of the speed figures."""
-        self._sync()
-        start = time.perf_counter()
-        action()
-        self._sync()
-        self.paused_s += time.perf_counter() - start
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)   # the clock must not run ahead of the GPU
-
-    def _step(self, ahead: Prefetcher) -> None:
-        """One optimizer step over grad_accum micro-batches; the loss stays on the device."""
-        cfg, s = self.cfg, self.state
-        torch.manual_seed(cfg.seed * 1_000_003 + s.step)   # dropout: a pure function of (seed, step)
-        lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_per_step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        total = torch.zeros((), device=self.device)        # sum of micro-batch losses, on device
-        for micro in range(cfg.train.grad_accum):
-            x, y, mask = ahead.get(s.step * cfg.train.grad_accum + micro)   # (B/W, T): this rank's rows
-            # DDP all-reduces the gradients on the last micro-batch only
-            with distributed.no_sync(self.train_model, micro < cfg.train.grad_accum - 1):
-                with self.autocast():
-                    loss = batch_loss(self.train_model, x, y, mask, cfg.train.loss_reduction)
-                (loss / cfg.train.grad_accum).backward()
-            total += loss.detach()
-        if cfg.optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), cfg.optim.grad_clip)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        s.step += 1
-        self.last_loss = total
-        self.unchecked += total
 
     def _check_finite(self, params: bool) -> None:
         """Raise DivergedError if a loss since the last check (or, with `params`, a weight) is NaN/inf."""
@@ -275,21 +235,23 @@ class _Loop:
 
     def _evaluate(self) -> None:
         s, t = self.state, self.cfg.train
+        # eval_iters batches per split (0: the whole split), sharded over the ranks and summed
         args = (t.batch_size, t.eval_iters, self.device, self.autocast, t.loss_reduction, self.world)
         val = evaluate(self.model, self.batches, "val", *args)
         train = evaluate(self.model, self.batches, "train", *args)
-        self.log("val", epoch=self.epoch(), loss=val["loss"], ppl=math.exp(min(val["loss"], 50)),
+        val_ppl = math.exp(min(val["loss"], 50))   # capped: exp of a diverging loss overflows
+        self.log("val", epoch=self.epoch(), loss=val["loss"], ppl=val_ppl,
                  accuracy=val["accuracy"], train_loss=train["loss"],
                  train_ppl=math.exp(min(train["loss"], 50)), train_accuracy=train["accuracy"],
                  elapsed_s=s.elapsed_s)
-        self.progress.note(f"step {s.step}: val loss {val['loss']:.4f} (ppl {math.exp(min(val['loss'], 50)):.2f}, "
+        self.progress.note(f"step {s.step}: val loss {val['loss']:.4f} (ppl {val_ppl:.2f}, "
                            f"accuracy {val['accuracy']:.4f}), train loss {train['loss']:.4f}")
         if t.select_by == "val_accuracy":
             better = val["accuracy"] > s.best_val_accuracy     # ties keep the earlier checkpoint
         else:
             better = val["loss"] < s.best_val_loss
         if better:
-            self._check_finite(params=True)
+            self._check_finite(params=True)   # best.pt, like last.pt, never holds a diverged state
             s.best_val_loss, s.best_val_accuracy, s.best_step = val["loss"], val["accuracy"], s.step
             if self.world.is_main:
                 save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
@@ -315,33 +277,9 @@ class _Loop:
         if not self.world.is_main:   # rank 0 writes and returns the summary
             return {"status": "completed", "steps": s.step, "rank": self.world.rank,
                     "world_size": self.world.world_size}
-        vals = rundir.latest_per_step(rundir.read_jsonl(self.metrics), "val")
-        final = vals[-1] if vals else {}
-        best = next((r for r in vals if r["step"] == s.best_step), final)
-        trains = rundir.latest_per_step(rundir.read_jsonl(self.metrics), "train")
-        speeds = self.speeds or [(r["ms_per_step"], r["tokens_per_s"], r.get("mfu_pct"))
-                                         for r in trains[-1:]]
-        mems = [r for r in trains[len(trains) // 10:] if "gpu_mem_allocated_mb" in r]
-        summary = {
-            "status": "completed", "name": self.cfg.name, "steps": s.step, "epochs": self.epoch(),
-            "best_val_loss": s.best_val_loss, "best_val_ppl": math.exp(min(s.best_val_loss, 50)),
-            "best_step": s.best_step, "best_epoch": s.best_step / self.per_epoch,
-            "best_train_ppl": best.get("train_ppl"), "select_by": self.cfg.train.select_by,
-            "best_val_accuracy": best.get("accuracy"), "best_train_accuracy": best.get("train_accuracy"),
-            "final_val_accuracy": final.get("accuracy"), "final_train_accuracy": final.get("train_accuracy"),
-            "final_val_loss": final.get("loss"), "final_val_ppl": final.get("ppl"),
-            "final_train_loss": final.get("train_loss"), "final_train_ppl": final.get("train_ppl"),
-            "wall_s": s.elapsed_s, "n_params": self.raw_model.num_params(), "device": str(self.device),
-            "ms_per_step": _median([m for m, _, _ in speeds]),
-            "tokens_per_s": _median([v for _, v, _ in speeds]),
-            "mfu_pct": _median([u for _, _, u in speeds if u is not None]),
-            "gpu_mem_allocated_mb": _median([r["gpu_mem_allocated_mb"] for r in mems]),
-            "gpu_mem_reserved_mb": _median([r["gpu_mem_reserved_mb"] for r in mems]),
-            "gpu_mem_peak_allocated_mb": max((r["gpu_mem_peak_allocated_mb"] for r in mems), default=None),
-            "attempts": self.attempt + 1, "world_size": self.world.world_size,
-            "loss_reduction": self.cfg.train.loss_reduction,
-            "ppl_definition": PPL_DEFINITIONS[self.cfg.train.loss_reduction],
-        }
+        summary = run_summary(self.cfg, s, self.metrics, self.speed.speeds, per_epoch=self.per_epoch,
+                              n_params=self.raw_model.num_params(), device=str(self.device),
+                              attempt=self.attempt, world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
         write_json(self.run_dir / rundir.SUMMARY, summary)
         best_of = (f"val accuracy {s.best_val_accuracy:.4f}" if self.cfg.train.select_by == "val_accuracy"
@@ -356,8 +294,3 @@ def _tokens_per_step(cfg: RunConfig, batches: Batches) -> int:
     """Target positions per optimizer step, as minGPT counts them (batches are full, fixed T)."""
     _, y, _ = batches.train_batch(cfg.seed, 0, cfg.train.batch_size)   # (B, T)
     return int(y.numel()) * cfg.train.grad_accum
-
-
-def _median(values: list[float]) -> float | None:
-    values = sorted(values)
-    return values[len(values) // 2] if values else None

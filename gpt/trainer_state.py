@@ -1,0 +1,61 @@
+"""What a run carries across restarts, and how the trainer (re)starts a run dir.
+
+- TrainState: the counters saved in every checkpoint next to the model and optimizer tensors
+  (step, best evaluation so far, training time); a fresh run starts them at zero.
+- check_config: config.json is written once; a run dir is never reused for a config that
+  computes something else.
+- load_init_from: the weights of a finished run (cfg.init_from) as this run's starting point.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from gpt import rundir
+from gpt.checkpoint import CheckpointError, load_checkpoint, load_model_state
+from gpt.config import RunConfig
+from gpt.overrides import from_dict, results_only, to_dict
+from gpt.rundir import read_json, write_json
+
+
+class TrainState:
+    """Everything that must survive a restart, beyond model and optimizer tensors."""
+
+    def __init__(self, ckpt: dict | None):
+        ckpt = ckpt or {}
+        self.step = int(ckpt.get("step", 0))      # optimizer steps done (= the next step's index)
+        self.best_val_loss = float(ckpt.get("best_val_loss", math.inf))
+        self.best_val_accuracy = float(ckpt.get("best_val_accuracy", -math.inf))
+        self.best_step = int(ckpt.get("best_step", -1))
+        self.elapsed_s = float(ckpt.get("elapsed_s", 0.0))   # training time over all attempts
+
+    def as_dict(self) -> dict:
+        """The counters as a checkpoint stores them (read back by `TrainState(ckpt)`)."""
+        return {"step": self.step, "best_val_loss": self.best_val_loss,
+                "best_val_accuracy": self.best_val_accuracy,
+                "best_step": self.best_step, "elapsed_s": self.elapsed_s}
+
+
+def check_config(cfg: RunConfig, run_dir: Path) -> None:
+    """Write config.json once; a config that computes something else is refused, not overwritten
+    (cosmetic fields such as train.progress may differ: they change no result)."""
+    path = run_dir / rundir.CONFIG
+    if path.exists():
+        # through from_dict: a config.json written before a field existed gets its default
+        if results_only(from_dict(read_json(path))) != results_only(cfg):
+            raise ValueError(f"{path} holds a different config; use a new run dir "
+                             "(the toolkit names dirs by config hash, so this means it was edited)")
+    else:
+        write_json(path, to_dict(cfg))
+
+
+def load_init_from(model: torch.nn.Module, source: str) -> None:
+    """Start from the best weights of a finished run; the architecture must match."""
+    src = Path(source)
+    if not rundir.is_complete(src):
+        raise CheckpointError(f"init_from={source}: not a finished run dir (no {rundir.SUMMARY}); "
+                              "point it at a run that completed")
+    ckpt = src / (rundir.BEST if (src / rundir.BEST).exists() else rundir.LAST)
+    load_model_state(model, load_checkpoint(ckpt)["model"], ckpt)
