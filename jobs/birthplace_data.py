@@ -3,19 +3,21 @@
     tok = vocabulary(ctx)                                     # from <data_root>/birth_places/wiki.txt
     questions, places = read_questions(resolve_file(ctx, "birth_dev.tsv"))   # places None: no gold
 
-A file name is one of data.BIRTH_PLACES_FILES (looked up under <data_root>/birth_places/) or a
-path to a file of your own (absolute, or relative to the working directory).
+A file name is one of the splits of the registry's "birth_places" entry (data_registry.py: wiki.txt
+and the .tsv files under <data_root>/birth_places/) or a path to a file of your own (absolute, or
+relative to the working directory).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import data
-from gpt.birthplace import ascii_only, birthplace_vocabulary
+from gpt.birthplace import ascii_only
 from gpt.tokenizer import CharTokenizer
 from jobs.errors import UserError
 from jobs.context import JobContext
 
+DATASET = "birth_places"   # the registry entry: file locations and vocabulary
 WIKI = "wiki.txt"
 PRETRAIN_DATASET = "birth_places_pretrain"   # data.dataset of pretrain runs (finetune checks it)
 FINETUNE_DATASET = "birth_places_finetune"   # of finetune, evaluate and london_baseline runs
@@ -23,12 +25,12 @@ FINETUNE_DATASET = "birth_places_finetune"   # of finetune, evaluate and london_
 
 def resolve_file(ctx: JobContext, name: str) -> Path:
     """A birth-places file name under the data root, or a path to an existing file."""
-    if name in data.BIRTH_PLACES_FILES:
-        return data.birth_places_file(ctx.data_root, name)
+    files = data.entry(DATASET).splits
+    if name in files:
+        return data.dataset_file(DATASET, name, ctx.data_root)
     path = Path(name).expanduser()
     if not path.is_file():
-        raise UserError(f"{name!r} is neither one of {', '.join(data.BIRTH_PLACES_FILES)} nor an "
-                        f"existing file")
+        raise UserError(f"{name!r} is neither one of {', '.join(files)} nor an existing file")
     return path
 
 
@@ -41,11 +43,7 @@ def _read_text(path: Path) -> str:
 
 def vocabulary(ctx: JobContext) -> CharTokenizer:
     """CS224n's vocabulary: the characters of wiki.txt after PAD (0) and MASK (1)."""
-    path = data.birth_places_file(ctx.data_root, WIKI)
-    try:
-        return birthplace_vocabulary(_read_text(path))
-    except ValueError as exc:
-        raise data.DataError(f"{path}: {exc}") from None
+    return data.vocabulary(DATASET, ctx.data_root)
 
 
 def read_documents(path: Path, keep_empty: bool = False) -> list[str]:

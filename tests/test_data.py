@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 import data
+import data_sources
 from data import DataError, load
+from data_registry import sources
+from data_sources import Source
 from gpt.config import DataConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,21 +147,21 @@ def test_bad_options_list_the_choices(data_root, tmp_path):
 
 
 def test_birth_places_file(data_root, tmp_path):
-    assert data.birth_places_file(data_root, "birth_dev.tsv") == data_root / "birth_places/birth_dev.tsv"
+    assert data.dataset_file("birth_places", "birth_dev.tsv", data_root) == data_root / "birth_places/birth_dev.tsv"
     with pytest.raises(DataError, match="choose one of: wiki.txt"):
-        data.birth_places_file(data_root, "birth_train.tsv")
+        data.dataset_file("birth_places", "birth_train.tsv", data_root)
     with pytest.raises(DataError, match=rf"{tmp_path}/birth_places/wiki.txt not found.*download birth_places"):
-        data.birth_places_file(tmp_path, "wiki.txt")
+        data.dataset_file("birth_places", "wiki.txt", tmp_path)
 
 
 def test_download_verifies_checksums(data_root, tmp_path, monkeypatch):
     real = (data_root / "tinyshakespeare/input.txt").read_bytes()
-    monkeypatch.setattr(data, "_fetch", lambda url: real[:-1] + b"!")
+    monkeypatch.setattr(data_sources, "_fetch", lambda url: real[:-1] + b"!")
     with pytest.raises(DataError, match="has sha256 .* expected 86c4e6aa.*nothing was written"):
         data.download("tinyshakespeare", tmp_path)
     assert not (tmp_path / "tinyshakespeare/input.txt").exists()
     fetched = []
-    monkeypatch.setattr(data, "_fetch", lambda url: fetched.append(url) or real)
+    monkeypatch.setattr(data_sources, "_fetch", lambda url: fetched.append(url) or real)
     assert data.download("tinyshakespeare", tmp_path) == [tmp_path / "tinyshakespeare/input.txt"]
     assert data.download("tinyshakespeare", tmp_path) == [] and len(fetched) == 1   # kept: valid
     assert fetched[0].startswith("https://raw.githubusercontent.com/karpathy/char-rnn/")
@@ -166,14 +169,14 @@ def test_download_verifies_checksums(data_root, tmp_path, monkeypatch):
 
 def test_git_blob_check_for_files_without_sha256():
     # `printf 'hello\n' | git hash-object --stdin` = ce0136...
-    source = data.Source("x.txt", "https://example.invalid/x.txt",
+    source = Source("x.txt", "https://example.invalid/x.txt",
                          git_blob="ce013625030ba8dba906f756967f9e9ca394464a")
-    data._verify(source, b"hello\n")
+    data_sources._verify(source, b"hello\n")
     with pytest.raises(DataError, match="git blob id"):
-        data._verify(source, b"hello")
-    train = next(s for s in data.SOURCES["wikitext2"] if s.path.endswith("train.txt"))
+        data_sources._verify(source, b"hello")
+    train = next(s for s in sources()["wikitext2"] if s.path.endswith("train.txt"))
     assert (train.sha256, train.git_blob) == ("", "2d84b35af79e411d73ea7cae83c73964c6ac83b4")
-    assert all(s.sha256 or s.git_blob for group in data.SOURCES.values() for s in group)
+    assert all(s.sha256 or s.git_blob for group in sources().values() for s in group)
     assert hashlib.sha1(b"blob 0\0").hexdigest() == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 
 

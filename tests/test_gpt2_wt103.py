@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import data
+from data_registry import WT103_ZIP, sources
 from gpt.config import DataConfig
 from gpt.tokenizer import BPETokenizer, load_tokenizer
 
@@ -40,7 +41,7 @@ def test_gpt2_bpe_from_its_files_and_wt103_zip_read_in_place(tmp_path):
     tok = BPETokenizer.from_gpt2_files(tmp_path / "gpt2" / "encoder.json", tmp_path / "gpt2" / "vocab.bpe")
     assert tok.encode("hi hi\n") == [4, 5, 3] and tok.decode([4, 5, 3]) == "hi hi\n"
     (tmp_path / "wikitext-103").mkdir()
-    with zipfile.ZipFile(tmp_path / data.WT103_ZIP, "w") as z:
+    with zipfile.ZipFile(tmp_path / WT103_ZIP, "w") as z:
         for split in ("train", "valid", "test"):
             z.writestr(f"wikitext-103-raw/wiki.{split}.raw", "hi hi\n" * (40 if split == "train" else 10))
     cfg = DataConfig(dataset="wikitext103", tokenizer="gpt2", val_split="test")
@@ -53,7 +54,7 @@ def test_gpt2_bpe_from_its_files_and_wt103_zip_read_in_place(tmp_path):
 
 def test_sources_have_real_urls_and_sha256():
     for group in ("wikitext103", "gpt2"):
-        for src in data.SOURCES[group]:
+        for src in sources()[group]:
             assert src.url.startswith("https://") and len(src.sha256) == 64
 
 
