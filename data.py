@@ -124,7 +124,8 @@ def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[
         n_train = int(len(text) * (1 - cfg.val_fraction))
         pieces = {"train": text[:n_train], "val": text[n_train:]}
     else:
-        pieces = {"train": ds.read(files["train"], cfg.train_split), "val": ds.read(files["val"], cfg.val_split)}
+        pieces = {role: ds.read(files[role], split) for role, split in (("train", cfg.train_split),
+                                                                        ("val", cfg.val_split))}
     if ds.vocabulary is not None:
         tok = ds.vocabulary(files)
     elif cfg.tokenizer == "gpt2":
@@ -252,9 +253,13 @@ def _cli(argv: list[str] | None = None) -> None:
     prep.add_argument("dataset", choices=token_corpora())
     prep.add_argument("--tokenizer", help="char | word | bpe | gpt1 | gpt2 (default: the dataset's first)")
     prep.add_argument("--bpe-vocab-size", type=int, default=DataConfig().bpe_vocab_size)
-    splits = "; ".join(f"{n}: {' | '.join(entry(n).splits)}" for n in token_corpora() if entry(n).splits)
-    prep.add_argument("--train-split", default="train", help=splits)
-    prep.add_argument("--val-split", default="valid", help=splits)
+    by_splits: dict[str, list[str]] = {}   # "train | valid | test" -> the datasets with those splits
+    for name in token_corpora():
+        if entry(name).splits:
+            by_splits.setdefault(" | ".join(entry(name).splits), []).append(name)
+    splits = "; ".join(f"{', '.join(names)}: {choices}" for choices, names in by_splits.items())
+    prep.add_argument("--train-split", default="train", help=f"{splits} (default: train)")
+    prep.add_argument("--val-split", default="valid", help=f"{splits} (default: valid)")
     prep.add_argument("--data-root", help="folder of raw corpora (default: $DATA_ROOT)")
     prep.add_argument("--cache-dir", help="prepared arrays (default: $DATA_CACHE or ./.cache/data)")
     down = sub.add_parser("download", help="fetch raw files from their public sources, checksummed")

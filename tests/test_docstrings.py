@@ -1,4 +1,4 @@
-"""Every public function and class in gpt/, jobs/, reports/, data.py and main.py has a docstring.
+"""Every public function and class in gpt/, jobs/, reports/, data*.py and main.py has a docstring.
 
 Read from the AST: public = a top-level def/class not starting with "_", or such a method of a
 public class. A method that overrides a documented method of an in-repo base class (by class
@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FILES = [REPO / "data.py", REPO / "main.py",
+FILES = [*sorted(REPO.glob("data*.py")), REPO / "main.py",
          *[p for part in ("gpt", "jobs", "reports") for p in sorted((REPO / part).rglob("*.py"))]]
 
 
