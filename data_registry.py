@@ -40,6 +40,13 @@ class Dataset:
     sources: tuple[Source, ...] = ()   # its public files: `python data.py download NAME`
     missing: dict[str, str] = field(default_factory=dict)  # file -> what to do if it is absent
 
+    def __post_init__(self) -> None:   # a contributor's mistake in an entry, seen at import
+        if bool(self.text) == bool(self.splits) and not self.read_by:
+            raise ValueError("a Dataset has either text= (one file, cut by data.val_fraction) or "
+                             "splits= (a file per split), or read_by= (the jobs that parse it)")
+        if not self.tokenizers and not self.read_by:
+            raise ValueError("a Dataset that becomes token arrays needs tokenizers=, e.g. ('char',)")
+
 
 _EXAMPLES = ("pytorch/examples", "77f55b912142e11fcfdf5b530231fb9c52f181e8")
 _WT2_DIR = "word_language_model/data/wikitext-2"

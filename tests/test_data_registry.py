@@ -77,6 +77,13 @@ def test_hostile_names_are_one_line_errors_listing_the_choices(toy, data_root, t
         data.download("ptb", tmp_path)
 
 
+def test_an_entry_that_cannot_be_read_is_refused_when_written():
+    with pytest.raises(ValueError, match="either text= .* or splits="):
+        Dataset(tokenizers=("char",), text="a.txt", splits={"train": "b.txt"})
+    with pytest.raises(ValueError, match="needs tokenizers="):
+        Dataset(text="a.txt")
+
+
 def test_birth_places_vocabulary_comes_from_the_registry(data_root):
     tok = data.vocabulary("birth_places", data_root)
     assert (tok.pad_id, tok.mask_id) == (0, 1) and tok.vocab_size > 100
