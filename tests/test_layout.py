@@ -48,8 +48,6 @@ def test_data_does_not_import_jobs_or_reports():
 
 PRODUCT_LINES = 300   # gpt/, jobs/, reports/, data*.py, main.py, scripts/: one idea per file
 OTHER_LINES = 450     # tests and the rest
-# being split by issue 15 (on other branches): remove an entry when its split lands
-TOO_LONG_FOR_NOW = {"data.py"}
 
 
 def _product(rel: Path) -> bool:
@@ -62,19 +60,12 @@ def test_files_stay_short():
     long_files = {}
     for path in [*REPO.rglob("*.py"), *(REPO / "scripts").rglob("*.sh")]:
         rel = path.relative_to(REPO)
-        if {".venv", ".git"} & set(rel.parts) or rel.as_posix() in TOO_LONG_FOR_NOW:
+        if {".venv", ".git"} & set(rel.parts):
             continue
         limit = PRODUCT_LINES if _product(rel) else OTHER_LINES
         if (n := len(path.read_text().splitlines())) > limit:
             long_files[rel.as_posix()] = n
     assert not long_files, f"split these files (DESIGN: one idea per file): {long_files}"
-
-
-def test_the_too_long_list_holds_only_files_still_too_long():
-    """An entry whose file was split (or removed) must leave TOO_LONG_FOR_NOW."""
-    fixed = [name for name in TOO_LONG_FOR_NOW
-             if not (REPO / name).exists() or len((REPO / name).read_text().splitlines()) <= PRODUCT_LINES]
-    assert not fixed, f"remove from TOO_LONG_FOR_NOW in tests/test_layout.py: {fixed}"
 
 
 def test_each_part_imports_only_what_the_architecture_allows():
