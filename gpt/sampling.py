@@ -2,9 +2,11 @@
 
     out = generate(model, idx, max_new_tokens=100, temperature=0.8, top_k=40)   # (B, T + 100)
 
-A transformer re-reads its context each token, cropped to its block_size, so any length can be
-sampled; a recurrent model (one with `forward_with_state`, the LSTM) reads the prompt once and
-then carries its state one token at a time, so nothing is ever cropped.
+A transformer re-reads its context each token, cropped to its `cfg.max_context` (block_size for
+learned positions or a mixer with per-position parameters; no crop for sinusoidal, rope, alibi or
+no positions with an unbounded mixer, which run at any length), so any length can be sampled; a
+recurrent model (one with `forward_with_state`, the LSTM) reads the prompt once and then carries
+its state one token at a time, so nothing is ever cropped.
 """
 from __future__ import annotations
 
@@ -48,10 +50,10 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float =
     recurrent = hasattr(model, "forward_with_state")
     if recurrent:   # read the prompt once, then one token per step from the carried state
         logits, state = model.forward_with_state(idx)
-    block_size = model.cfg.block_size
+    limit = model.cfg.max_context   # None: the model runs at any length, so it sees everything
     for step in range(max_new_tokens):
         if not recurrent:
-            context = idx if idx.size(1) <= block_size else idx[:, -block_size:]
+            context = idx if limit is None or idx.size(1) <= limit else idx[:, -limit:]
             logits, _ = model(context)
         elif step:
             logits, state = model.forward_with_state(idx[:, -1:], state)

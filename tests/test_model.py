@@ -80,3 +80,23 @@ def test_generate_crops_context_and_greedy_is_deterministic():
     assert a.shape == (1, 11) and torch.equal(a, b)
     g = torch.Generator().manual_seed(1)
     assert generate(model, idx, 10, temperature=1.0, top_k=3, generator=g).shape == (1, 11)
+
+
+def test_generate_gives_a_model_without_context_limit_its_whole_context():
+    torch.manual_seed(0)
+    cfg = GPTConfig(vocab_size=13, n_layer=2, n_head=2, n_embd=16, block_size=4, pos_embedding="rope",
+                    dropout=0.0)
+    assert cfg.max_context is None
+    model = GPT(cfg).eval()
+    seen = []                                                      # context length of each forward
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[0].size(1)))
+    prompt = torch.randint(0, 13, (2, 6))                          # already longer than block_size
+    out = generate(model, prompt, 7, temperature=0.0)
+    assert seen == list(range(6, 13))                              # never cropped to 4
+    logits, _ = model(out)                                         # one forward over the whole text
+    assert torch.equal(out[:, 6:], logits[:, 5:-1].argmax(-1))     # each token from all before it
+    learned = GPT(GPTConfig(vocab_size=13, n_layer=1, n_head=1, n_embd=8, block_size=4)).eval()
+    seen.clear()
+    learned.register_forward_pre_hook(lambda module, args: seen.append(args[0].size(1)))
+    assert generate(learned, prompt, 3, temperature=0.0).shape == (2, 9)
+    assert seen == [4, 4, 4]                                       # learned positions: cropped
