@@ -6,6 +6,9 @@ Two shapes of data, one contract for the trainer:
 - `ExampleSet`: N fixed-length examples per split, each (x, y, mask); training walks a fresh
   permutation each epoch (SPEC B's sequences of 256, the birth-place datasets). Examples may be
   random (span corruption): they get an RNG seeded from (seed, epoch, index), so still pure.
+  By default a global example counter runs epochs into each other (every batch full);
+  `EpochBatches` (train.epoch_batches=aligned|ordered, through `for_training`) reads it as a torch
+  DataLoader does instead: ceil(N/B) batches per epoch, the last one holding N mod B examples.
 
 A batch is `(x, y, mask)`: int64 tensors (B, T), (B, T) and a float tensor (B, T) of 1 for real
 target tokens, or None when every target counts. Tensors are on the CPU; the trainer moves them.
@@ -29,6 +32,9 @@ class Batches(Protocol):
 
     def train_batch(self, seed: int, index: int, batch_size: int) -> Batch:
         """Training batch number `index` (counting micro-batches): a pure function of its arguments."""
+
+    def examples_before(self, index: int, batch_size: int) -> int:
+        """Sequences in training batches 0 .. index-1 (minGPT's schedule counts their tokens)."""
 
     def eval_batches(self, split: str, batch_size: int, max_batches: int) -> Iterator[Batch]:
         """Deterministic batches over `split` in order; max_batches=0 means the whole split."""
@@ -66,6 +72,10 @@ class TokenStream:
         starts = _rng(seed, index).integers(0, len(tokens) - self.block_size - 1, batch_size)
         return self._windows(tokens, starts)
 
+    def examples_before(self, index: int, batch_size: int) -> int:
+        """Every batch is full: index x batch_size windows."""
+        return index * batch_size
+
     def eval_batches(self, split: str, batch_size: int, max_batches: int) -> Iterator[Batch]:
         """Consecutive non-overlapping windows over `split`, in order; max_batches=0 = the whole split."""
         tokens = self.tokens[split]
@@ -93,7 +103,8 @@ class ExampleSet:
         """Batches of batch_size examples in one pass over the train split."""
         return self.size("train") / batch_size
 
-    def _stack(self, items) -> Batch:
+    def stack(self, items) -> Batch:
+        """(x, y, mask) tensors (B, T) of B examples' 1-D arrays."""
         xs, ys, ms = zip(*items)
         return (torch.from_numpy(np.stack(xs).astype(np.int64)),
                 torch.from_numpy(np.stack(ys).astype(np.int64)),
@@ -105,13 +116,22 @@ class ExampleSet:
         items = []
         for j in range(batch_size):
             epoch, pos = divmod(index * batch_size + j, n)   # global example counter
-            example = int(self._permutation(seed, epoch)[pos])
-            items.append(self.example("train", example, _rng(seed, epoch, example)))
-        return self._stack(items)
+            example = int(self.permutation(seed, epoch)[pos])
+            items.append(self.train_example(seed, epoch, example))
+        return self.stack(items)
+
+    def examples_before(self, index: int, batch_size: int) -> int:
+        """Every batch is full (epochs run into each other): index x batch_size examples."""
+        return index * batch_size
+
+    def train_example(self, seed: int, epoch: int, example: int):
+        """Training example `example` as drawn in `epoch`: its RNG is seeded from (seed, epoch, example)."""
+        return self.example("train", example, _rng(seed, epoch, example))
 
     _perm_cache: tuple[int, int, np.ndarray] | None = None
 
-    def _permutation(self, seed: int, epoch: int) -> np.ndarray:
+    def permutation(self, seed: int, epoch: int) -> np.ndarray:
+        """The order of the train examples in `epoch`: a permutation drawn from (seed, epoch)."""
         cached = self._perm_cache
         if cached is None or cached[:2] != (seed, epoch):
             cached = (seed, epoch, _rng(seed, epoch, 7919).permutation(self.size("train")))
@@ -124,7 +144,7 @@ class ExampleSet:
         if max_batches:
             n = min(n, max_batches * batch_size)
         for start in range(0, n, batch_size):
-            yield self._stack([self.example(split, i, _rng(0, i)) for i in range(start, min(n, start + batch_size))])
+            yield self.stack([self.example(split, i, _rng(0, i)) for i in range(start, min(n, start + batch_size))])
 
 
 class ArrayExamples(ExampleSet):

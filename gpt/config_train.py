@@ -43,7 +43,9 @@ class OptimConfig:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.95)
     weight_decay: float = 0.1
-    decay_scope: str = added("matrices")  # matrices: >=2-D weights only; all: every parameter (IFT6135)
+    # matrices: >=2-D weights only; all: every parameter (IFT6135); except_biases: all but biases
+    # (CS224n: its no-decay names "bias", "LayerNorm.weight" match no norm weight of its model)
+    decay_scope: str = added("matrices")
     momentum: float = 0.9
     grad_clip: float = 1.0        # 0 disables clipping
     # constant | cosine (linear warmup, then cosine to min_lr) | mingpt (CS224n's minGPT:
@@ -57,7 +59,7 @@ class OptimConfig:
     def __post_init__(self) -> None:
         check_choice("optim.name", self.name, ("adamw", "adam", "adagrad", "sgd", "momentum"))
         check_choice("optim.schedule", self.schedule, ("constant", "cosine", "mingpt"))
-        check_choice("optim.decay_scope", self.decay_scope, ("matrices", "all"))
+        check_choice("optim.decay_scope", self.decay_scope, ("matrices", "all", "except_biases"))
         if self.schedule == "mingpt" and not 0 <= self.warmup_tokens < self.final_tokens:
             raise ConfigError(f"optim.schedule=mingpt needs 0 <= optim.warmup_tokens < "
                               f"optim.final_tokens (got {self.warmup_tokens} and {self.final_tokens}); "
@@ -94,6 +96,9 @@ class TrainConfig:
     # then over the batch (IFT6135 A2); perplexity is exp of the same mean
     loss_reduction: str = added("token")
     select_by: str = added("val_loss")  # which evaluation is best.pt: lowest val_loss | highest val_accuracy
+    # example datasets: continuous (epochs run into each other, full batches) | aligned (ceil(N/B)
+    # batches an epoch, the last partial, shuffled) | ordered (as aligned, in dataset order: CS224n)
+    epoch_batches: str = added("continuous")
 
     def __post_init__(self) -> None:
         check_positive("train", max_iters=self.max_iters, batch_size=self.batch_size,
@@ -104,6 +109,11 @@ class TrainConfig:
         check_choice("train.progress", self.progress, ("auto", "bar", "lines", "off"))
         check_choice("train.loss_reduction", self.loss_reduction, ("token", "sequence"))
         check_choice("train.select_by", self.select_by, ("val_loss", "val_accuracy"))
+        check_choice("train.epoch_batches", self.epoch_batches, ("continuous", "aligned", "ordered"))
+        if self.epoch_batches != "continuous" and self.grad_accum != 1:
+            raise ConfigError(f"train.epoch_batches={self.epoch_batches} takes one optimizer step per "
+                              f"batch, as a DataLoader loop does: use train.grad_accum=1 (got "
+                              f"{self.grad_accum}), or train.epoch_batches=continuous")
 
 
 @dataclass(frozen=True, kw_only=True)

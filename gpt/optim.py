@@ -1,30 +1,43 @@
 """Optimizers and learning-rate schedules, built from `OptimConfig` alone.
 
     opt = make_optimizer(model, cfg.optim, device_type="cpu")
-    lr = lr_at(step, cfg.optim, max_iters, tokens_per_step=batch_size * grad_accum * T)
+    lr = lr_at(step, cfg.optim, max_iters, tokens_before=lambda s: s * batch_size * T)
 
 `schedule=mingpt` is CS224n's minGPT trainer: the rate is set *after* each optimizer step from
 the tokens seen so far (every target position of every batch counts: with PAD = 0 its
-`(y >= 0).sum()` is B x T), so step 0 runs at the full rate and step s at
-lr x mingpt_multiplier(s x tokens_per_step).
+`(y >= 0).sum()` is B x T, less for a partial last batch), so step 0 runs at the full rate and
+step s at lr x mingpt_multiplier(tokens_before(s)) (gpt.epoch_batches.token_counter).
 """
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
 from gpt.config import OptimConfig
 
 
+def _is_bias(name: str) -> bool:
+    """A bias by its own name: `bias`, or an LSTM's `bias_ih_l0` / `bias_hh_l0`."""
+    return "bias" in name.rsplit(".", 1)[-1]
+
+
 def param_groups(model: torch.nn.Module, weight_decay: float, scope: str = "matrices") -> list[dict]:
     """scope "matrices": decay only >=2-D weights (matrices, embeddings), never biases or
-    LayerNorm gains; "all": every parameter, as `optim.AdamW(model.parameters(), ...)` does."""
-    params = [p for p in model.parameters() if p.requires_grad]   # tied weights appear once
+    LayerNorm gains; "all": every parameter, as `optim.AdamW(model.parameters(), ...)` does;
+    "except_biases": every parameter but biases, LayerNorm gains included (CS224n's trainer:
+    no decay for names containing "bias" or "LayerNorm.weight", and its norms are ln1/ln2/ln_f)."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]   # tied: once
+    params = [p for _, p in named]
     if scope == "all":
         return [{"params": params, "weight_decay": weight_decay}]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
+    if scope == "except_biases":
+        decay = [p for n, p in named if not _is_bias(n)]
+        no_decay = [p for n, p in named if _is_bias(n)]
+    else:
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
     return [{"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0}]
 
@@ -56,14 +69,16 @@ def mingpt_multiplier(tokens: float, warmup_tokens: int, final_tokens: int) -> f
     return max(0.1, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-def lr_at(step: int, cfg: OptimConfig, max_iters: int, tokens_per_step: int = 0) -> float:
-    """Learning rate for optimizer step `step` (0-based): constant, warmup + cosine, or mingpt."""
+def lr_at(step: int, cfg: OptimConfig, max_iters: int,
+          tokens_before: Callable[[int], int] | None = None) -> float:
+    """Learning rate for optimizer step `step` (0-based): constant, warmup + cosine, or mingpt
+    (which needs `tokens_before`: step -> tokens counted in steps 0 .. step-1)."""
     if cfg.schedule == "mingpt":
-        if tokens_per_step <= 0:
-            raise ValueError("optim.schedule=mingpt needs tokens_per_step > 0")
+        if tokens_before is None:
+            raise ValueError("optim.schedule=mingpt needs tokens_before (the tokens counted per step)")
         if step == 0:   # the optimizer starts at the full rate; the first update comes after it
             return cfg.lr
-        return cfg.lr * mingpt_multiplier(step * tokens_per_step, cfg.warmup_tokens, cfg.final_tokens)
+        return cfg.lr * mingpt_multiplier(tokens_before(step), cfg.warmup_tokens, cfg.final_tokens)
     if cfg.warmup_iters and step < cfg.warmup_iters:
         return cfg.lr * (step + 1) / cfg.warmup_iters
     if cfg.schedule == "constant":

@@ -37,6 +37,7 @@ from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_sta
 from gpt.config import RunConfig
 from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
 from gpt.divergence import all_finite, diverged
+from gpt.epoch_batches import for_training, token_counter
 from gpt.evaluation import batch_loss, evaluate
 from gpt.optim import lr_at, make_optimizer
 from gpt.overrides import config_hash, to_dict
@@ -65,6 +66,7 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
     if rundir.is_complete(run_dir):   # idempotent: a requeued or repeated job trains nothing again
         return read_json(run_dir / rundir.SUMMARY)
     world = distributed.from_env()    # ranks from torchrun/srun variables; one process without them
+    batches = for_training(batches, cfg.train, world.world_size)   # train.epoch_batches
     device = distributed.rank_device(resolve_device(cfg.device), world)
     if world.distributed:   # before any rank starts: the same config everywhere, a batch that splits
         distributed.shard_rows(cfg.train.batch_size, world.rank, world.world_size)
@@ -124,7 +126,9 @@ class _Loop:
         self.unchecked = torch.zeros((), device=device)
         self.checked_step = state.step      # every step before this one had a finite loss
         self.last_loss = torch.zeros((), device=device)   # sum of the last step's micro-batch losses
-        self.tokens_per_step = _tokens_per_step(cfg, batches) if cfg.optim.schedule == "mingpt" else 0
+        # minGPT schedule: tokens seen before each step (the last batch of an epoch may be smaller)
+        self.tokens_before = (token_counter(batches, cfg.seed, cfg.train.batch_size, cfg.train.grad_accum)
+                              if cfg.optim.schedule == "mingpt" else None)
 
     def log(self, kind: str, **row) -> None:
         """Append a metrics.jsonl row stamped with the step and wall time (rank 0 only)."""
@@ -176,7 +180,7 @@ class _Loop:
         cfg, s = self.cfg, self.state
         accum = cfg.train.grad_accum
         torch.manual_seed(cfg.seed * 1_000_003 + s.step)   # dropout: a pure function of (seed, step)
-        lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_per_step)
+        lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_before)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         total = torch.zeros((), device=self.device)        # sum of micro-batch losses, on device
@@ -289,8 +293,3 @@ class _Loop:
         self.progress.close()
         return summary
 
-
-def _tokens_per_step(cfg: RunConfig, batches: Batches) -> int:
-    """Target positions per optimizer step, as minGPT counts them (batches are full, fixed T)."""
-    _, y, _ = batches.train_batch(cfg.seed, 0, cfg.train.batch_size)   # (B, T)
-    return int(y.numel()) * cfg.train.grad_accum

@@ -38,11 +38,12 @@ FREE_MODEL_FIELDS = {"vocab_size", "dropout"}
 def _cs224n(name: str, epochs: int) -> RunConfig:
     """CS224n finetuning: batch 256, lr 6e-4, minGPT's token schedule with the pretraining's
     final_tokens (200 x 2,938 x 128, as run.py passes len(pretrain_dataset)): 75 epochs end
-    at ~85 % of the rate, 10 epochs near 100 %."""
+    at ~85 % of the rate, 10 epochs near 100 %. Epochs as its DataLoader: file order, the last
+    batch partial (2,000 pairs: 8 batches, the last of 208)."""
     return RunConfig(name=name, model=model_preset("cs224n"), data=FINETUNE_DATA,
                      optim=cs224n_optim(6e-4),
                      train=TrainConfig(epochs=epochs, batch_size=256, eval_interval=50, eval_iters=0,
-                                       log_interval=10))
+                                       log_interval=10, epoch_batches="ordered"))
 
 
 def _smoke(name: str, epochs: int) -> RunConfig:

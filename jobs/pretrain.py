@@ -1,7 +1,7 @@
 """pretrain: span-corruption pretraining on wiki.txt (CS224n birth places, `run.py pretrain`).
 
     python main.py pretrain --preset smoke                    # < 1 min on a laptop CPU
-    python main.py pretrain                                   # CS224n: 4x8x256, block 128, 650 epochs
+    python main.py pretrain                                   # CS224n: 4x8x256, 650 epochs = 14,950 steps
     python main.py pretrain train.epochs=20 device=cpu        # a shortened pretraining
     python main.py pretrain --print-run-dir                   # where it writes (for chained jobs)
 
@@ -41,14 +41,18 @@ CS224N_FINAL_TOKENS = 200 * CS224N_DOCUMENTS * 128
 
 
 def cs224n_optim(lr: float) -> OptimConfig:
-    """CS224n's minGPT TrainerConfig: AdamW (0.9, 0.95), decay 0.1, clip 1.0, token schedule."""
+    """CS224n's minGPT TrainerConfig: AdamW (0.9, 0.95), decay 0.1 on every parameter but the
+    biases (LayerNorm gains too: its no-decay names match none of them), clip 1.0, token schedule."""
     return OptimConfig(lr=lr, betas=(0.9, 0.95), weight_decay=0.1, grad_clip=1.0, schedule="mingpt",
-                       warmup_tokens=CS224N_WARMUP_TOKENS, final_tokens=CS224N_FINAL_TOKENS)
+                       warmup_tokens=CS224N_WARMUP_TOKENS, final_tokens=CS224N_FINAL_TOKENS,
+                       decay_scope="except_biases")
 
 
 def default() -> RunConfig:
     """CS224n: 650 epochs of 2,938 documents, batch 128, lr 6e-3, minGPT's token schedule.
 
+    Epochs are read as its DataLoader reads them (train.epoch_batches=ordered): documents in
+    file order, 23 batches an epoch, the last of 122, so 650 epochs are 14,950 steps.
     The rate warms up over 10,240 tokens (under one step: the first steps run at the full
     rate), follows a cosine that reaches its 10 % floor at 200 epochs' worth of tokens and,
     as the original (progress is not clipped), climbs back after ~400 epochs.
@@ -58,14 +62,15 @@ def default() -> RunConfig:
     return RunConfig(name="cs224n", model=model_preset("cs224n"), data=PRETRAIN_DATA,
                      optim=cs224n_optim(6e-3),
                      train=TrainConfig(epochs=650, batch_size=128, eval_interval=500, eval_iters=8,
-                                       log_interval=50))
+                                       log_interval=50, epoch_batches="ordered"))
 
 
 def cosine() -> RunConfig:
-    """CS224n's model and budget with the toolkit's iteration cosine (no climb back)."""
+    """CS224n's model, budget and decay groups with the toolkit's iteration cosine (no climb
+    back): only the schedule differs from `default`."""
     return dataclasses.replace(default(), name="cs224n-cosine", optim=OptimConfig(
         lr=6e-3, betas=(0.9, 0.95), weight_decay=0.1, grad_clip=1.0, schedule="cosine",
-        warmup_iters=20, min_lr=6e-4))
+        warmup_iters=20, min_lr=6e-4, decay_scope="except_biases"))
 
 
 def smoke() -> RunConfig:

@@ -1,5 +1,7 @@
-"""Course presets match the original code: CS224n model/data, IFT6135 model/optimizer/loss."""
+"""Course presets match the original code: CS224n model/data/decay groups, IFT6135 model/optimizer/loss."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from gpt.config import ConfigError, GPTConfig, OptimConfig, model_preset
 from gpt.loss import lm_loss
 from gpt.optim import make_optimizer
 from gpt.tokenizer import MASK_CHAR, PAD_CHAR
-from jobs import sweeps
+from jobs import finetune, pretrain, sweeps
 from jobs.birthplace_data import read_documents, read_pairs
 
 
@@ -100,3 +102,45 @@ def test_decay_scope_all_puts_every_parameter_under_decay():
     assert sum(p.numel() for p in groups[0]["params"]) == model.num_params()
     with pytest.raises(ConfigError, match="matrices, all"):
         OptimConfig(decay_scope="some")
+
+
+# our module names -> the CS224n a5 model.py names of the same tensors (its attention has separate
+# key/query/value Linears where ours has one fused qkv; its MLP is nn.Sequential: fc = 0, proj = 2)
+CS224N_NAMES = [(r"^wte\.weight$", ["tok_emb.weight"]), (r"^wpe\.weight$", ["pos_emb"]),
+                (r"\.ln_(\d)\.", [r".ln\1."]), (r"\.attn\.qkv\.(\w+)$", [r".attn.key.\1", r".attn.query.\1",
+                                                                          r".attn.value.\1"]),
+                (r"\.mlp\.fc\.", [".mlp.0."]), (r"\.mlp\.proj\.", [".mlp.2."]),
+                (r"^lm_head\.weight$", ["head.weight"])]
+
+
+def cs224n_names(name: str) -> list[str]:
+    for pattern, replacements in CS224N_NAMES:
+        if re.search(pattern, name):
+            return [re.sub(pattern, r, name) for r in replacements]
+    return [name]
+
+
+def original_decays(name: str) -> bool:
+    """CS224n trainer.py, from its description: no decay for a parameter whose name contains
+    "bias" or "LayerNorm.weight", decay for every other one."""
+    return not any(marker in name for marker in ("bias", "LayerNorm.weight"))
+
+
+def test_cs224n_decay_groups_are_the_originals():
+    model = build_model(model_preset("cs224n", vocab_size=256))
+    for cfg in (pretrain.default(), pretrain.cosine(), finetune.PRESETS["default"](),
+                finetune.PRESETS["pretrained"]()):
+        assert cfg.optim.decay_scope == "except_biases"
+        groups = make_optimizer(model, cfg.optim, "cpu").param_groups
+        decayed = {id(p) for g in groups if g["weight_decay"] == 0.1 for p in g["params"]}
+        undecayed = {id(p) for g in groups if g["weight_decay"] == 0.0 for p in g["params"]}
+        assert len(decayed) + len(undecayed) == len(list(model.parameters()))
+        for name, p in model.named_parameters():
+            originals = {original_decays(n) for n in cs224n_names(name)}
+            assert len(originals) == 1                               # a fused tensor: one verdict
+            assert (id(p) in decayed) == originals.pop(), name
+    # the difference from the toolkit's default: the original decays LayerNorm gains
+    assert id(model.ln_f.weight) in decayed and id(model.wpe.weight) in decayed
+    assert id(model.ln_f.bias) in undecayed and id(model.blocks[0].attn.qkv.bias) in undecayed
+    matrices = make_optimizer(model, OptimConfig(), "cpu").param_groups
+    assert id(model.ln_f.weight) in {id(p) for p in matrices[1]["params"]}
