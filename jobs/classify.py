@@ -34,7 +34,7 @@ from gpt.overrides import from_dict
 from gpt.tokenizer import CharTokenizer, load_tokenizer, save_tokenizer
 from gpt.trainer import evaluate, resolve_device, train
 from jobs.classify_data import SMOKE, label_names, read_splits
-from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.common import run_dir_of, write_env
 from jobs.errors import UserError
 from jobs.context import JobContext
 from reports.classify import write_accuracy_plot
@@ -163,9 +163,8 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
               for split, (texts, labels) in splits.items()}
     batches = ArrayExamples(arrays)
     cfg = _per_epoch(cfg, batches.size("train"))
-    attempt = attempt_number()
-    write_env(run_dir, cfg.device, attempt)
-    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=attempt, model=model)
+    write_env(run_dir, cfg.device, ctx.attempt)
+    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model)
     if summary.get("status") != "completed":
         return {**summary, "run_dir": str(run_dir)}
     if "test" in arrays and "test_accuracy" not in summary:

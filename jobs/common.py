@@ -1,4 +1,4 @@
-"""What every job does around the trainer: data, run dir, env.json, attempt number, samples."""
+"""What every job does around the trainer: data, run dir, env.json, samples."""
 from __future__ import annotations
 
 import dataclasses
@@ -29,16 +29,10 @@ SLURM_VARS = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID",
 
 
 def run_dir_of(job: str, cfg: RunConfig, ctx: JobContext) -> Path:
-    """The run dir is named by the config as the user gave it (vocab_size 0 = from the data)."""
-    return locate_run_dir(ctx.runs_root, job, cfg)
-
-
-def attempt_number() -> int:
-    """0 on the first attempt; launchers set TOOLKIT_ATTEMPT, Slurm sets SLURM_RESTART_COUNT."""
-    for var in ("TOOLKIT_ATTEMPT", "SLURM_RESTART_COUNT"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return 0
+    """This task's run dir: the one the launcher located (ctx.run_dir), or, for a job called
+    directly (ctx.run_dir None), the dir the config as given maps to (vocab_size 0 = from the
+    data), found the way the launcher finds it."""
+    return Path(ctx.run_dir) if ctx.run_dir is not None else locate_run_dir(ctx.runs_root, job, cfg)
 
 
 def _git_state() -> tuple[str | None, bool | None]:

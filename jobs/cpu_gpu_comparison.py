@@ -19,7 +19,7 @@ from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
 from gpt.overrides import to_dict
 from gpt.trainer import train
-from jobs.common import attempt_number, prepare, write_env
+from jobs.common import prepare, write_env
 from jobs.context import JobContext
 
 JOB = "cpu_gpu_comparison"
@@ -74,7 +74,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     note = "" if len(devices) == 2 else "No CUDA GPU visible: only the CPU was timed."
     if note:
         print(note, flush=True)
-    attempt = attempt_number()
+    attempt = ctx.attempt
     rows = []
     for device in devices:
         sub_cfg = dataclasses.replace(cfg, device=device, name=f"{cfg.name}-{device}")

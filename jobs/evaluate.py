@@ -30,7 +30,7 @@ from gpt.birthplace import greedy_answers
 from gpt.config import RunConfig
 from gpt.overrides import to_dict
 from jobs.birthplace_data import FINETUNE_DATASET, PRETRAIN_DATASET, read_questions, resolve_file
-from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.common import run_dir_of, write_env
 from jobs.errors import UserError
 from jobs.context import JobContext
 from jobs.finetune import FINETUNE_DATA
@@ -113,10 +113,10 @@ def print_result(result: dict, where: Path) -> None:
               flush=True)
 
 
-def write_record(run_dir: Path, cfg: RunConfig, result: dict) -> dict:
+def write_record(run_dir: Path, cfg: RunConfig, result: dict, attempt: int) -> dict:
     """The job's own run dir: config.json, env.json and summary.json (= done)."""
     rundir.write_json(run_dir / rundir.CONFIG, to_dict(cfg))
-    write_env(run_dir, cfg.device, attempt_number())
+    write_env(run_dir, cfg.device, attempt)
     summary = {"status": "completed", "name": cfg.name, **result}
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     return {**summary, "run_dir": str(run_dir)}
@@ -169,4 +169,4 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     path = result_path(target, cfg.data.val_split, sha256)
     result = _cached(path, sha256) or _score_run(target, cfg, eval_path, sha256, path)
     print_result(result, path.parent)
-    return write_record(run_dir_of(JOB, cfg, ctx), cfg, result)
+    return write_record(run_dir_of(JOB, cfg, ctx), cfg, result, ctx.attempt)

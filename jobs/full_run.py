@@ -16,7 +16,7 @@ from gpt import distributed, rundir
 from gpt.config import (DataConfig, OptimConfig, RunConfig, SampleConfig, TrainConfig,
                         model_preset)
 from gpt.trainer import train
-from jobs.common import attempt_number, prepare, sample_texts, write_env, write_samples
+from jobs.common import prepare, sample_texts, write_env, write_samples
 from jobs.context import JobContext
 from jobs.sample import load_run_model
 from reports.curves import write_run_plots
@@ -96,11 +96,10 @@ def run(cfg: RunConfig, ctx: JobContext, job: str = JOB) -> dict:
 
     `job` names the run dir's folder (runs/<job>/): jobs that extend full_run pass their own."""
     cfg, corpus, run_dir = prepare(job, cfg, ctx)
-    attempt = attempt_number()
     main_rank = distributed.from_env().is_main   # data parallel: only rank 0 writes the run dir
     if main_rank:
-        write_env(run_dir, cfg.device, attempt)
-    summary = train(cfg, run_dir, corpus.batches, stop=ctx.stop, attempt=attempt)
+        write_env(run_dir, cfg.device, ctx.attempt)
+    summary = train(cfg, run_dir, corpus.batches, stop=ctx.stop, attempt=ctx.attempt)
     if summary.get("status") != "completed" or not main_rank:
         return summary
     write_run_plots(run_dir)

@@ -14,13 +14,14 @@ to stop at a step boundary and run the same thing again:
   SIGTERM (`scancel`) and SIGINT only save, so a cancelled job ends CANCELLED.
 - local: submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets the stop event,
   waits for the job thread to save, and hands submitit the same run to requeue.
-The attempt number (0-based) reaches the trainer as $TOOLKIT_ATTEMPT.
+The job gets its run dir and attempt number (0-based) in its JobContext.
 Logs and submission files go to `<run_dir>/slurm/` (one run) or the folder a sweep names;
 `<run_dir>/slurm/jobs.jsonl` lists every submission and start of the run with its job id.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import shlex
@@ -86,15 +87,13 @@ def make_tasks(job: str, cfgs: list[RunConfig], runs_root: Path) -> list[Task]:
 def _absolute(ctx: JobContext, stop: threading.Event | None = None) -> JobContext:
     """The same context with absolute paths: a worker may start in another folder."""
     data_root = Path(ctx.data_root).expanduser().resolve() if ctx.data_root else None
-    return JobContext(runs_root=Path(ctx.runs_root).expanduser().resolve(), data_root=data_root,
-                      cache_dir=Path(ctx.cache_dir).expanduser().resolve(), stop=stop)
+    return dataclasses.replace(ctx, runs_root=Path(ctx.runs_root).expanduser().resolve(), data_root=data_root,
+                               cache_dir=Path(ctx.cache_dir).expanduser().resolve(), stop=stop)
 
 
 def _attempt(known: int = 0) -> int:
-    """0-based attempt: the larger of ours and Slurm's restart count; exported for the trainer."""
-    attempt = max(known, int(os.environ.get("SLURM_RESTART_COUNT") or 0))
-    os.environ["TOOLKIT_ATTEMPT"] = str(attempt)
-    return attempt
+    """0-based attempt: the larger of ours and Slurm's restart count (it goes in the JobContext)."""
+    return max(known, int(os.environ.get("SLURM_RESTART_COUNT") or 0))
 
 
 def _record(run_dir: Path, kind: str, **fields) -> None:
@@ -109,8 +108,9 @@ def _slurm_job_id() -> str:
 
 
 def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
+    ctx = dataclasses.replace(ctx, run_dir=task.run_dir)   # the job does not locate it again
     if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
-        _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=int(os.environ["TOOLKIT_ATTEMPT"]),
+        _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=ctx.attempt,
                 host=os.uname().nodename, pid=os.getpid())
     return importlib.import_module(JOBS[task.job]).run(task.cfg, ctx)
 
@@ -128,7 +128,7 @@ class SubmittedRun(submitit.helpers.Checkpointable):
         self._stop, box = threading.Event(), {}
         runs_root, data_root, cache_dir = self.paths
         ctx = JobContext(runs_root=Path(runs_root), data_root=data_root and Path(data_root),
-                         cache_dir=Path(cache_dir), stop=self._stop)
+                         cache_dir=Path(cache_dir), stop=self._stop, attempt=self.attempt)
         task = Task(self.job, from_dict(self.cfg), Path(self.run_dir))
 
         def target():
@@ -166,7 +166,6 @@ def run_inline(task: Task, ctx: JobContext) -> int:
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
     stop, received = threading.Event(), []
-    _attempt()
     if task.cfg.device == "cuda":      # refuse before the job writes its run dir
         from gpt.trainer import resolve_device
         resolve_device("cuda")
@@ -181,7 +180,8 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     try:
         # outside Slurm the row would hold no job id, and a run that fails on its data would
         # leave a run dir behind holding nothing else
-        summary = _run_job(task, _absolute(ctx, stop), record="SLURM_JOB_ID" in os.environ)
+        summary = _run_job(task, dataclasses.replace(_absolute(ctx, stop), attempt=_attempt()),
+                           record="SLURM_JOB_ID" in os.environ)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

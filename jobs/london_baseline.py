@@ -34,4 +34,4 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     result = write_result(run_dir / rundir.EVAL, cfg.data.val_split, questions,
                           [ANSWER] * len(questions), places, "london", [])
     print_result(result, result_path(run_dir, cfg.data.val_split).parent)
-    return write_record(run_dir, cfg, result)
+    return write_record(run_dir, cfg, result, ctx.attempt)

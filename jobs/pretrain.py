@@ -21,7 +21,7 @@ from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_pr
 from gpt.tokenizer import CharTokenizer, save_tokenizer
 from gpt.trainer import train
 from jobs.birthplace_data import PRETRAIN_DATASET, WIKI, read_documents, resolve_file, vocabulary
-from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.common import run_dir_of, write_env
 from jobs.errors import UserError
 from jobs.context import JobContext
 from reports.curves import write_run_plots
@@ -105,9 +105,8 @@ def train_stage(cfg: RunConfig, run_dir: Path, tokenizer: CharTokenizer, batches
     run_dir.mkdir(parents=True, exist_ok=True)
     if not (run_dir / "tokenizer.json").exists():
         save_tokenizer(tokenizer, run_dir / "tokenizer.json")
-    attempt = attempt_number()
-    write_env(run_dir, cfg.device, attempt)
-    summary = train(with_vocab(cfg, tokenizer), run_dir, batches, stop=ctx.stop, attempt=attempt)
+    write_env(run_dir, cfg.device, ctx.attempt)
+    summary = train(with_vocab(cfg, tokenizer), run_dir, batches, stop=ctx.stop, attempt=ctx.attempt)
     if summary.get("status") == "completed":
         write_run_plots(run_dir)
     return {**summary, "run_dir": str(run_dir)}

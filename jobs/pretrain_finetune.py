@@ -22,9 +22,9 @@ from typing import Callable
 
 from gpt import rundir
 from gpt.config import RunConfig
-from gpt.overrides import to_dict
+from gpt.overrides import locate_run_dir, to_dict
 from jobs import evaluate, finetune, london_baseline, pretrain
-from jobs.common import attempt_number, run_dir_of, write_env
+from jobs.common import run_dir_of, write_env
 from jobs.context import JobContext
 
 JOB = "pretrain_finetune"
@@ -41,12 +41,12 @@ def stage_configs(cfg: RunConfig, ctx: JobContext) -> list[tuple[str, RunConfig]
     shared = {"seed": cfg.seed, "device": cfg.device, "model": cfg.model}
     scratch, pretrained = FINETUNE_PRESETS.get(cfg.name, DEFAULT_FINETUNE)
     tuned = dataclasses.replace(finetune.PRESETS[pretrained](), **shared,
-                                init_from=str(run_dir_of("pretrain", cfg, ctx)))
+                                init_from=str(locate_run_dir(ctx.runs_root, "pretrain", cfg)))
     from_scratch = dataclasses.replace(finetune.PRESETS[scratch](), **shared)
 
     def evaluation(preset: str, target: RunConfig) -> RunConfig:
         return dataclasses.replace(evaluate.PRESETS[preset](), device=cfg.device,
-                                   init_from=str(run_dir_of("finetune", target, ctx)))
+                                   init_from=str(locate_run_dir(ctx.runs_root, "finetune", target)))
     return [("pretrain", cfg), ("finetune", tuned), ("evaluate", evaluation("default", tuned)),
             ("evaluate", evaluation("test", tuned)), ("finetune", from_scratch),
             ("evaluate", evaluation("default", from_scratch)),
@@ -71,14 +71,15 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     stages = []
     for job, stage_cfg in stage_configs(cfg, ctx):
         print(f"[{JOB}] stage {len(stages) + 1}: {job} {stage_cfg.name}", flush=True)
-        summary = MODULES[job].run(stage_cfg, ctx)
+        stage_ctx = dataclasses.replace(ctx, run_dir=locate_run_dir(ctx.runs_root, job, stage_cfg))
+        summary = MODULES[job].run(stage_cfg, stage_ctx)
         if summary.get("status") != "completed":
             return summary
         keep = ("run_dir", "status", "steps", "wall_s", "best_val_loss", "final_val_loss", "kind",
                 "variant", "eval_file", "correct", "total", "accuracy", "skipped")
         stages.append({"job": job, "name": stage_cfg.name, **{k: summary[k] for k in keep if k in summary}})
     rundir.write_json(run_dir / rundir.CONFIG, to_dict(cfg))
-    write_env(run_dir, cfg.device, attempt_number())
+    write_env(run_dir, cfg.device, ctx.attempt)
     summary = {"status": "completed", "name": cfg.name, "stages": stages}
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     print(_table(stages), flush=True)

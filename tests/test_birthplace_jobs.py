@@ -27,7 +27,7 @@ def chain(data_root, tmp_path_factory):
                           "--runs-root", str(root), "--data-root", str(data_root)],
                          cwd=REPO, capture_output=True, text=True, timeout=600,
                          # the CPU is shared: one thread per process avoids oversubscription
-                         env={**os.environ, "TOOLKIT_ATTEMPT": "0", "OMP_NUM_THREADS": "1"})
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert res.returncode == 0, res.stderr[-3000:]
     (chain_dir,) = (root / "pretrain_finetune").iterdir()
     stages = json.loads((chain_dir / rundir.SUMMARY).read_text())["stages"]
@@ -174,3 +174,15 @@ def test_evaluate_results_are_keyed_by_file_content_not_name(chain, data_root, t
         assert code == 0 and f"out of {total}:" in out, out
     results = sorted(json.loads(p.read_text())["total"] for p in (scratch / "eval").glob("same*.json"))
     assert results == [2, 4]
+
+
+def test_a_job_writes_into_the_run_dir_the_launcher_gives_it(data_root, tmp_path):
+    """ctx.run_dir wins over the dir the config maps to: the job does not locate it again."""
+    from jobs import london_baseline
+    from jobs.launch import Task, run_inline
+    ctx = JobContext(runs_root=tmp_path / "runs", data_root=data_root, cache_dir=tmp_path / "cache")
+    task = Task("london_baseline", london_baseline.PRESETS["default"](), tmp_path / "elsewhere")
+    assert run_inline(task, ctx) == 0
+    assert json.loads((tmp_path / "elsewhere" / rundir.SUMMARY).read_text())["accuracy"] == 5.0
+    assert json.loads((tmp_path / "elsewhere" / rundir.ENV).read_text())["attempt"] == 0
+    assert not (tmp_path / "runs").exists()
