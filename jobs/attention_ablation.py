@@ -14,10 +14,10 @@ from typing import Callable
 
 from gpt import rundir
 from gpt.config import OptimConfig, RunConfig, SampleConfig, TrainConfig, model_preset
-from jobs import full_run
 from jobs.common import run_dir_of
 from jobs.context import JobContext
 from jobs.eval_lengths import FILE, evaluate_lengths
+from jobs.stage import train_and_sample
 
 JOB = "attention_ablation"
 LENGTH_TOKENS = 8192   # val tokens per length: enough for a smooth curve, seconds on a CPU
@@ -37,7 +37,7 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {"default": smoke, "smoke": smoke}
 
 def run(cfg: RunConfig, ctx: JobContext) -> dict:
     """full_run's training and samples under this job's run dir, then eval/lengths.json."""
-    summary = full_run.run(cfg, ctx, job=JOB)
+    summary = train_and_sample(JOB, cfg, ctx)
     if summary.get("status") != "completed":
         return summary
     run_dir = run_dir_of(JOB, cfg, ctx)

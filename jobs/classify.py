@@ -31,14 +31,14 @@ from gpt.checkpoint import load_checkpoint, load_model_state
 from gpt.classifier import GPTClassifier, encode_examples
 from gpt.config import ClassifierConfig, DataConfig, GPTConfig, OptimConfig, RunConfig, TrainConfig
 from gpt.overrides import from_dict
-from gpt.tokenizer import CharTokenizer, load_tokenizer, save_tokenizer
-from gpt.trainer import evaluate, resolve_device, train
+from gpt.tokenizer import CharTokenizer, load_tokenizer
+from gpt.trainer import evaluate, resolve_device
 from jobs.classify_data import SMOKE, label_names, read_splits
-from jobs.common import run_dir_of, write_env
-from jobs.errors import UserError
+from jobs.common import run_dir_of
 from jobs.context import JobContext
+from jobs.errors import UserError
+from jobs.stage import train_stage
 from reports.classify import write_accuracy_plot
-from reports.curves import write_run_plots
 
 JOB = "classify"
 LABELS = "labels.json"
@@ -105,22 +105,21 @@ def _char_safe(tokenizer):
 
 
 def _build(cfg: RunConfig, run_dir: Path, splits: dict, n_classes: int):
-    """(cfg filled from the data, model, encode, pad id) for the configured backbone."""
+    """(cfg filled from the data, model, encode, pad id, tokenizer to save or None) for the
+    configured backbone."""
     torch.manual_seed(cfg.seed)   # the fresh head's init is a function of the seed
     if cfg.model.source != "gpt":
         from jobs.hf_classifier import load_hf_classifier   # optional extra, imported on use
         model_cfg = dataclasses.replace(cfg.model, n_classes=n_classes)
         model, encode, pad = load_hf_classifier(cfg.model.hf_name, n_classes, cfg.model.block_size)
-        return dataclasses.replace(cfg, model=model_cfg), model, encode, pad
+        return dataclasses.replace(cfg, model=model_cfg), model, encode, pad, None
     cfg, tokenizer, ckpt = _gpt_backbone(cfg, run_dir, splits["train"][0])
-    if not (run_dir / "tokenizer.json").exists():
-        save_tokenizer(tokenizer, run_dir / "tokenizer.json")
     model_cfg = dataclasses.replace(cfg.model, n_classes=n_classes, vocab_size=tokenizer.vocab_size)
     cfg = dataclasses.replace(cfg, model=model_cfg)
     model = GPTClassifier(model_cfg)
     if ckpt is not None and not (run_dir / rundir.LAST).exists():
         model.load_backbone(ckpt)
-    return cfg, model, _char_safe(tokenizer), 0   # pads are never read: causal + masked pooling
+    return cfg, model, _char_safe(tokenizer), 0, tokenizer   # pads are never read: causal + masked pooling
 
 
 def _check_given(cfg: RunConfig, names: list[str]) -> None:
@@ -135,14 +134,14 @@ def _check_given(cfg: RunConfig, names: list[str]) -> None:
                         f"({', '.join(names[:10])}); leave model.n_classes=0")
 
 
-def _score_test(cfg: RunConfig, run_dir: Path, model, batches: ArrayExamples, summary: dict) -> dict:
+def _score_test(cfg: RunConfig, run_dir: Path, model, batches: ArrayExamples) -> dict:
     """Evaluate checkpoints/best.pt on the test split once; the result joins summary.json."""
     device = resolve_device(cfg.device)
     ckpt = load_checkpoint(run_dir / rundir.BEST, device)
     model = model.to(device)
     load_model_state(model, ckpt["model"], run_dir / rundir.BEST)
     test = evaluate(model, batches, "test", cfg.train.batch_size, 0, device, nullcontext)
-    summary = {**summary, "test_loss": test["loss"], "test_accuracy": test["accuracy"],
+    summary = {**rundir.read_json(run_dir / rundir.SUMMARY), "test_loss": test["loss"], "test_accuracy": test["accuracy"],
                "test_step": int(ckpt["step"]), "test_examples": batches.size("test")}
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     return summary
@@ -157,18 +156,16 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     rundir.write_json(run_dir / LABELS, {"labels": names, **{f"{s}_examples": len(t) for s, (t, _) in
                                                              splits.items()}})
-    cfg, model, encode, pad = _build(cfg, run_dir, splits, len(names))
+    cfg, model, encode, pad, tokenizer = _build(cfg, run_dir, splits, len(names))
     ids = {name: i for i, name in enumerate(names)}
     arrays = {split: encode_examples(encode, texts, [ids[v] for v in labels], cfg.model.block_size, pad)
               for split, (texts, labels) in splits.items()}
     batches = ArrayExamples(arrays)
     cfg = _per_epoch(cfg, batches.size("train"))
-    write_env(run_dir, cfg.device, ctx.attempt)
-    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model)
+    summary = train_stage(cfg, ctx, run_dir, batches, tokenizer, model=model)
     if summary.get("status") != "completed":
-        return {**summary, "run_dir": str(run_dir)}
+        return summary
     if "test" in arrays and "test_accuracy" not in summary:
-        summary = _score_test(cfg, run_dir, model, batches, summary)
-    write_run_plots(run_dir)
+        summary = {**_score_test(cfg, run_dir, model, batches), "run_dir": str(run_dir)}
     write_accuracy_plot(run_dir)
-    return {**summary, "run_dir": str(run_dir)}
+    return summary

@@ -13,11 +13,9 @@ import numpy as np
 import torch
 
 import data
-from gpt import distributed, rundir
+from gpt import rundir
 from gpt.config import RunConfig
 from gpt.overrides import locate_run_dir
-from gpt.sampling import generate
-from gpt.tokenizer import save_tokenizer
 from jobs.context import JobContext
 from jobs.errors import UserError
 
@@ -68,44 +66,18 @@ def write_env(run_dir: Path, device: str, attempt: int) -> None:
     })
 
 
-def prepare(job: str, cfg: RunConfig, ctx: JobContext) -> tuple[RunConfig, "data.Corpus", Path]:
-    """Load the corpus, fill model.vocab_size from its tokenizer, make the run dir."""
-    run_dir = run_dir_of(job, cfg, ctx)
-    corpus = data.load(cfg.data, cfg.model.block_size, ctx.data_root, ctx.cache_dir)
-    vocab = corpus.tokenizer.vocab_size
+def with_vocab(cfg: RunConfig, tokenizer, source: str) -> RunConfig:
+    """cfg with model.vocab_size taken from the tokenizer (0 in the config means "from the data");
+    UserError if the config names another size. `source` names the vocabulary in that message."""
+    vocab = tokenizer.vocab_size
     if cfg.model.vocab_size not in (0, vocab):
-        raise UserError(f"model.vocab_size={cfg.model.vocab_size} but the {cfg.data.tokenizer} "
-                        f"tokenizer has {vocab} tokens; leave model.vocab_size=0 to take it from the data")
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, vocab_size=vocab))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if distributed.from_env().is_main and not (run_dir / "tokenizer.json").exists():   # rank 0 writes
-        save_tokenizer(corpus.tokenizer, run_dir / "tokenizer.json")
-    return cfg, corpus, run_dir
+        raise UserError(f"model.vocab_size={cfg.model.vocab_size} but {source} has {vocab} tokens; "
+                        f"leave model.vocab_size=0 to take it from the data")
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, vocab_size=vocab))
 
 
-def sample_texts(model, tokenizer, prompts, temperatures, max_new_tokens: int, top_k: int,
-                 top_p: float, seed: int, device: torch.device) -> list[dict]:
-    """One sample per (prompt, temperature); an empty prompt starts from the first token id."""
-    rows = []
-    gen = torch.Generator(device=device).manual_seed(seed)
-    for prompt in prompts or ("",):
-        ids = tokenizer.encode(prompt) if prompt else [0]
-        for temperature in temperatures:
-            idx = torch.tensor([ids], dtype=torch.long, device=device)
-            out = generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator=gen)
-            rows.append({"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                         "max_new_tokens": max_new_tokens,
-                         "text": tokenizer.decode(out[0, len(ids):].tolist())})
-    return rows
-
-
-def write_samples(run_dir: Path, rows: list[dict]) -> Path:
-    """samples/samples.json (for reports) and samples/samples.md (to read)."""
-    folder = run_dir / rundir.SAMPLES
-    rundir.write_json(folder / "samples.json", rows)
-    md = ["# Samples", ""]
-    for r in rows:
-        md += [f"## prompt {r['prompt']!r}, temperature {r['temperature']}, top-k {r['top_k']}, "
-               f"top-p {r['top_p']}", "", "```", r["prompt"] + r["text"], "```", ""]
-    rundir.write_atomic(folder / "samples.md", "\n".join(md).encode())
-    return folder / "samples.md"
+def prepare(job: str, cfg: RunConfig, ctx: JobContext) -> tuple[RunConfig, "data.Corpus", Path]:
+    """(cfg with model.vocab_size from the corpus's tokenizer, the corpus, the run dir); writes nothing."""
+    run_dir = run_dir_of(job, cfg, ctx)   # named by the config as given, before vocab_size is filled
+    corpus = data.load(cfg.data, cfg.model.block_size, ctx.data_root, ctx.cache_dir)
+    return with_vocab(cfg, corpus.tokenizer, f"the {cfg.data.tokenizer} tokenizer"), corpus, run_dir

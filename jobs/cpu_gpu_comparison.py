@@ -3,7 +3,7 @@
     python main.py cpu_gpu_comparison --preset smoke     # CPU only here: says so, still times it
     python main.py cpu_gpu_comparison                    # the course's: gpt-nano, block 32, batch 256
 
-Each device trains in its own sub-run (<run dir>/cpu, <run dir>/cuda). `total_s` is the training
+Each device trains in its own sub-run (<run dir>/cpu, <run dir>/cuda, each with its curves). `total_s` is the training
 time of all steps (evaluation excluded), `ms_per_step` and `tokens_per_s` are steady-state medians
 (warm-up steps skipped, the GPU synchronised before each clock read). Writes comparison.json and
 comparison.md, then summary.json.
@@ -18,9 +18,9 @@ import torch
 from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
 from gpt.overrides import to_dict
-from gpt.trainer import train
 from jobs.common import prepare, write_env
 from jobs.context import JobContext
+from jobs.stage import train_stage
 
 JOB = "cpu_gpu_comparison"
 USES_GPU = True   # on Slurm it asks for a GPU by default: the comparison needs one
@@ -74,14 +74,10 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     note = "" if len(devices) == 2 else "No CUDA GPU visible: only the CPU was timed."
     if note:
         print(note, flush=True)
-    attempt = ctx.attempt
     rows = []
     for device in devices:
         sub_cfg = dataclasses.replace(cfg, device=device, name=f"{cfg.name}-{device}")
-        sub_dir = run_dir / device
-        sub_dir.mkdir(parents=True, exist_ok=True)
-        write_env(sub_dir, device, attempt)
-        summary = train(sub_cfg, sub_dir, corpus.batches, stop=ctx.stop, attempt=attempt)
+        summary = train_stage(sub_cfg, ctx, run_dir / device, corpus.batches, corpus.tokenizer)
         if summary.get("status") != "completed":
             return summary
         rows.append(_row(device, summary, summary["steps"]))
@@ -91,7 +87,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     table = _markdown(result)
     rundir.write_atomic(run_dir / "comparison.md", table.encode())
     print(table, flush=True)
-    write_env(run_dir, cfg.device, attempt)
+    write_env(run_dir, cfg.device, ctx.attempt)
     summary = {"status": "completed", "name": cfg.name, **result, "run_dir": str(run_dir)}
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     return summary

@@ -19,18 +19,17 @@ from typing import Callable
 
 from gpt import rundir
 from gpt.birthplace import NameDataset, example_problem
-from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
+from gpt.config import OptimConfig, RunConfig, TrainConfig, model_preset
 from gpt.overrides import from_dict, to_dict
 from gpt.tokenizer import CharTokenizer, load_tokenizer
-from jobs.birthplace_data import FINETUNE_DATASET, PRETRAIN_DATASET, read_pairs, resolve_file, vocabulary
-from jobs.common import run_dir_of
-from jobs.errors import UserError
+from jobs.birthplace_data import PRETRAIN_DATASET, read_pairs, resolve_file, vocabulary
+from jobs.common import run_dir_of, with_vocab
 from jobs.context import JobContext
-from jobs.pretrain import SMOKE_MODEL, cs224n_optim, train_stage
+from jobs.cs224n import FINETUNE_DATA, SMOKE_MODEL, WIKI_VOCABULARY, cs224n_optim
+from jobs.errors import UserError
+from jobs.stage import train_stage
 
 JOB = "finetune"
-FINETUNE_DATA = DataConfig(dataset=FINETUNE_DATASET, tokenizer="char",
-                           train_split="birth_places_train.tsv", val_split="birth_dev.tsv")
 # architecture fields that may differ between a pretrain run and its finetuning
 FREE_MODEL_FIELDS = {"vocab_size", "dropout"}
 
@@ -125,4 +124,5 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
             print(f"[finetune] skipped {len(skipped)} pair(s) of {name}, e.g. {skipped[0]}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     rundir.write_json(run_dir / "data.json", report)
-    return train_stage(cfg, run_dir, tokenizer, NameDataset(splits, tokenizer, cfg.model.block_size), ctx)
+    batches = NameDataset(splits, tokenizer, cfg.model.block_size)
+    return train_stage(with_vocab(cfg, tokenizer, WIKI_VOCABULARY), ctx, run_dir, batches, tokenizer)

@@ -12,14 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from gpt import distributed, rundir
 from gpt.config import (DataConfig, OptimConfig, RunConfig, SampleConfig, TrainConfig,
                         model_preset)
-from gpt.trainer import train
-from jobs.common import prepare, sample_texts, write_env, write_samples
 from jobs.context import JobContext
-from jobs.sample import load_run_model
-from reports.curves import write_run_plots
+from jobs.stage import train_and_sample
 
 JOB = "full_run"
 # the char-level GPT assignment: the temperatures a character model is sampled at
@@ -91,23 +87,6 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
 }
 
 
-def run(cfg: RunConfig, ctx: JobContext, job: str = JOB) -> dict:
-    """Train (or resume), then write loss.png, ppl.png and samples; returns the summary.
-
-    `job` names the run dir's folder (runs/<job>/): jobs that extend full_run pass their own."""
-    cfg, corpus, run_dir = prepare(job, cfg, ctx)
-    main_rank = distributed.from_env().is_main   # data parallel: only rank 0 writes the run dir
-    if main_rank:
-        write_env(run_dir, cfg.device, ctx.attempt)
-    summary = train(cfg, run_dir, corpus.batches, stop=ctx.stop, attempt=ctx.attempt)
-    if summary.get("status") != "completed" or not main_rank:
-        return summary
-    write_run_plots(run_dir)
-    if not (run_dir / rundir.SAMPLES / "samples.json").exists():
-        model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)
-        s = cfg.sample
-        rows = sample_texts(model, tokenizer, s.prompts, s.temperatures, s.max_new_tokens, s.top_k,
-                            s.top_p, cfg.seed, next(model.parameters()).device)
-        path = write_samples(run_dir, rows)
-        print(path.read_text(), flush=True)
-    return {**summary, "run_dir": str(run_dir)}
+def run(cfg: RunConfig, ctx: JobContext) -> dict:
+    """Train (or resume), then write loss.png, ppl.png and samples; returns the summary."""
+    return train_and_sample(JOB, cfg, ctx)

@@ -12,40 +12,18 @@ The vocabulary is always wiki.txt's characters plus PAD and MASK, so every stage
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Callable
 
-from gpt.batches import ExampleSet
 from gpt.birthplace import CharCorruptionDataset
-from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
-from gpt.tokenizer import CharTokenizer, save_tokenizer
-from gpt.trainer import train
-from jobs.birthplace_data import PRETRAIN_DATASET, WIKI, read_documents, resolve_file, vocabulary
-from jobs.common import run_dir_of, write_env
-from jobs.errors import UserError
+from gpt.config import OptimConfig, RunConfig, TrainConfig, model_preset
+from jobs.birthplace_data import read_documents, resolve_file, vocabulary
+from jobs.common import run_dir_of, with_vocab
 from jobs.context import JobContext
-from reports.curves import write_run_plots
+from jobs.cs224n import PRETRAIN_DATA, SMOKE_MODEL, WIKI_VOCABULARY, cs224n_optim
+from jobs.errors import UserError
+from jobs.stage import train_stage
 
 JOB = "pretrain"
-# "val" is wiki.txt too: pretraining memorises it (see gpt.birthplace.CharCorruptionDataset)
-SMOKE_MODEL = model_preset("gpt-nano", block_size=80, dropout=0.0)
-PRETRAIN_DATA = DataConfig(dataset=PRETRAIN_DATASET, tokenizer="char", train_split=WIKI, val_split=WIKI)
-
-
-# CS224n run.py: warmup_tokens=512*20, final_tokens=200*len(pretrain_dataset)*block_size, where
-# len(pretrain_dataset) is len(wiki.txt.split("\n")) = 2,938 documents (the last one empty) of
-# the wiki.txt in data.SOURCES (checksummed)
-CS224N_WARMUP_TOKENS = 512 * 20
-CS224N_DOCUMENTS = 2938
-CS224N_FINAL_TOKENS = 200 * CS224N_DOCUMENTS * 128
-
-
-def cs224n_optim(lr: float) -> OptimConfig:
-    """CS224n's minGPT TrainerConfig: AdamW (0.9, 0.95), decay 0.1 on every parameter but the
-    biases (LayerNorm gains too: its no-decay names match none of them), clip 1.0, token schedule."""
-    return OptimConfig(lr=lr, betas=(0.9, 0.95), weight_decay=0.1, grad_clip=1.0, schedule="mingpt",
-                       warmup_tokens=CS224N_WARMUP_TOKENS, final_tokens=CS224N_FINAL_TOKENS,
-                       decay_scope="except_biases")
 
 
 def default() -> RunConfig:
@@ -76,7 +54,7 @@ def cosine() -> RunConfig:
 def smoke() -> RunConfig:
     """Tiny model, one epoch: seconds on a CPU; for tests and the smoke chain.
 
-    block_size 80 (not smaller): finetuning needs question + place + 2 symbols (<= 70) to fit.
+    SMOKE_MODEL's block_size 80 (not smaller) fits finetuning's question + place + 2 symbols.
     The schedule is CS224n's (mingpt), its token counts scaled to this budget.
     """
     return RunConfig(name="smoke", model=SMOKE_MODEL,
@@ -90,28 +68,6 @@ def smoke() -> RunConfig:
 PRESETS: dict[str, Callable[[], RunConfig]] = {"default": default, "cosine": cosine, "smoke": smoke}
 
 
-def with_vocab(cfg: RunConfig, tokenizer: CharTokenizer) -> RunConfig:
-    """cfg with model.vocab_size taken from the tokenizer (0 in the config means "from the data")."""
-    vocab = tokenizer.vocab_size
-    if cfg.model.vocab_size not in (0, vocab):
-        raise UserError(f"model.vocab_size={cfg.model.vocab_size} but the wiki.txt vocabulary has "
-                        f"{vocab} symbols; leave model.vocab_size=0")
-    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, vocab_size=vocab))
-
-
-def train_stage(cfg: RunConfig, run_dir: Path, tokenizer: CharTokenizer, batches: ExampleSet,
-                ctx: JobContext) -> dict:
-    """Train in run_dir (idempotent: done -> summary, checkpoint -> resume), then plot the curves."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / "tokenizer.json").exists():
-        save_tokenizer(tokenizer, run_dir / "tokenizer.json")
-    write_env(run_dir, cfg.device, ctx.attempt)
-    summary = train(with_vocab(cfg, tokenizer), run_dir, batches, stop=ctx.stop, attempt=ctx.attempt)
-    if summary.get("status") == "completed":
-        write_run_plots(run_dir)
-    return {**summary, "run_dir": str(run_dir)}
-
-
 def run(cfg: RunConfig, ctx: JobContext) -> dict:
     """Pretrain on data.train_split (wiki.txt) with span corruption; returns the summary."""
     run_dir = run_dir_of(JOB, cfg, ctx)   # named by the config as given, like --print-run-dir
@@ -122,4 +78,4 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
         batches = CharCorruptionDataset(documents, tokenizer, cfg.model.block_size, keep_empty)
     except ValueError as exc:
         raise UserError(f"pretrain data {cfg.data.train_split}: {exc}") from None
-    return train_stage(cfg, run_dir, tokenizer, batches, ctx)
+    return train_stage(with_vocab(cfg, tokenizer, WIKI_VOCABULARY), ctx, run_dir, batches, tokenizer)

@@ -3,6 +3,7 @@
     python main.py sample --run-dir runs/full_run/smoke-1a2b3c4d --prompt "ROMEO:" --temperature 0.8
 
 Loads config.json, tokenizer.json and checkpoints/best.pt (or last.pt) of the run dir.
+sample_texts/write_samples are also what training jobs write samples/ with (jobs/stage.py).
 """
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import argparse
 import math
 from pathlib import Path
 
+import torch
+
 from gpt import build_model, rundir
 from gpt.checkpoint import load_checkpoint, load_model_state
 from gpt.overrides import from_dict
+from gpt.sampling import generate
 from gpt.tokenizer import load_tokenizer
 from gpt.trainer import resolve_device
-from jobs.common import sample_texts
 from jobs.errors import UserError
 
 
@@ -38,6 +41,34 @@ def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
     model = build_model(cfg.model).to(dev)
     load_model_state(model, load_checkpoint(ckpt, dev)["model"], ckpt)
     return model.eval(), tokenizer, cfg
+
+
+def sample_texts(model, tokenizer, prompts, temperatures, max_new_tokens: int, top_k: int,
+                 top_p: float, seed: int, device: torch.device) -> list[dict]:
+    """One sample per (prompt, temperature); an empty prompt starts from the first token id."""
+    rows = []
+    gen = torch.Generator(device=device).manual_seed(seed)
+    for prompt in prompts or ("",):
+        ids = tokenizer.encode(prompt) if prompt else [0]
+        for temperature in temperatures:
+            idx = torch.tensor([ids], dtype=torch.long, device=device)
+            out = generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator=gen)
+            rows.append({"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+                         "max_new_tokens": max_new_tokens,
+                         "text": tokenizer.decode(out[0, len(ids):].tolist())})
+    return rows
+
+
+def write_samples(run_dir: Path, rows: list[dict]) -> Path:
+    """samples/samples.json (for reports) and samples/samples.md (to read)."""
+    folder = run_dir / rundir.SAMPLES
+    rundir.write_json(folder / "samples.json", rows)
+    md = ["# Samples", ""]
+    for r in rows:
+        md += [f"## prompt {r['prompt']!r}, temperature {r['temperature']}, top-k {r['top_k']}, "
+               f"top-p {r['top_p']}", "", "```", r["prompt"] + r["text"], "```", ""]
+    rundir.write_atomic(folder / "samples.md", "\n".join(md).encode())
+    return folder / "samples.md"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

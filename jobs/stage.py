@@ -1,0 +1,63 @@
+"""The train stage every training job runs: run dir, tokenizer, env.json, train, curves, samples.
+
+    summary = train_stage(cfg, ctx, run_dir, batches, tokenizer)   # pretrain, finetune, classify, ...
+    summary = train_and_sample("full_run", cfg, ctx)                # full_run, attention_ablation
+
+Idempotent like the trainer: a finished run returns its summary, a checkpoint resumes. Data
+parallel: every rank trains; only rank 0 writes the run dir's own files (tokenizer, env, plots,
+samples), as the trainer writes checkpoints and metrics from rank 0 only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from gpt import distributed, rundir
+from gpt.config import RunConfig
+from gpt.tokenizer import save_tokenizer
+from gpt.trainer import train
+from jobs.common import prepare, write_env
+from jobs.context import JobContext
+from jobs.sample import load_run_model, sample_texts, write_samples
+from reports.curves import write_run_plots
+
+TOKENIZER = "tokenizer.json"
+
+
+def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,
+                model=None) -> dict:
+    """Train cfg in run_dir, then (once completed) write loss.png and ppl.png; the summary with run_dir.
+
+    tokenizer: saved as tokenizer.json unless there already (None: the caller saved it or has
+    none); model: one the caller built (classify), else the trainer builds cfg.model.
+    """
+    run_dir = Path(run_dir)
+    main_rank = distributed.from_env().is_main
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if main_rank:
+        if tokenizer is not None and not (run_dir / TOKENIZER).exists():
+            save_tokenizer(tokenizer, run_dir / TOKENIZER)
+        write_env(run_dir, cfg.device, ctx.attempt)
+    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model)
+    if summary.get("status") == "completed" and main_rank:
+        write_run_plots(run_dir)
+    return {**summary, "run_dir": str(run_dir)}
+
+
+def write_run_samples(run_dir: Path, cfg: RunConfig) -> None:
+    """samples/ of the best weights as cfg.sample says (once: kept when already there); prints them."""
+    if (run_dir / rundir.SAMPLES / "samples.json").exists():
+        return
+    model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)
+    s = cfg.sample
+    rows = sample_texts(model, tokenizer, s.prompts, s.temperatures, s.max_new_tokens, s.top_k,
+                        s.top_p, cfg.seed, next(model.parameters()).device)
+    print(write_samples(run_dir, rows).read_text(), flush=True)
+
+
+def train_and_sample(job: str, cfg: RunConfig, ctx: JobContext) -> dict:
+    """A language model on cfg.data under runs/<job>/: train_stage, then samples once completed."""
+    cfg, corpus, run_dir = prepare(job, cfg, ctx)
+    summary = train_stage(cfg, ctx, run_dir, corpus.batches, corpus.tokenizer)
+    if summary.get("status") == "completed" and distributed.from_env().is_main:
+        write_run_samples(run_dir, cfg)
+    return summary
