@@ -92,11 +92,19 @@ def _set(obj, path: list[str], text: str, prefix: str):
 
 
 def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
-    """Apply `key=value` strings in order; raise ConfigError naming the bad one."""
+    """Apply `key=value` strings in order; raise ConfigError naming the bad one.
+
+    A config class may map old key spellings to new ones in a `RENAMED` class attribute: the old
+    key then fails with a message naming its replacement."""
+    renamed = getattr(type(cfg), "RENAMED", {})
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key=value, e.g. optim.lr=3e-4")
         key, text = item.split("=", 1)
+        if key.strip() in renamed:
+            new = renamed[key.strip()]
+            raise ConfigError(f"{key.strip()}= is not a key of this config: it is now {new}= "
+                              f"(write {new}={text})")
         cfg = _set(cfg, key.strip().split("."), text, "")
     return cfg
 
@@ -152,9 +160,10 @@ def _checked(key: str, value, typ):
     return value
 
 
-def from_dict(data: dict) -> RunConfig:
-    """Inverse of to_dict. Unknown keys fail; missing keys take today's defaults."""
-    return _build(RunConfig, data, "")
+def from_dict(data: dict, cls: type = RunConfig):
+    """Inverse of to_dict for a config of class `cls` (a job's own config class, RunConfig by
+    default). Unknown keys fail; missing keys take today's defaults."""
+    return _build(cls, data, "")
 
 
 def results_only(cfg):

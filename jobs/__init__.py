@@ -2,7 +2,9 @@
 
 `JOBS` maps a job name (the `main.py` subcommand) to its module path. Importing this package
 imports no job; main.py imports every one when it builds its parser (each subcommand's help is
-the module's docstring and its --preset choices are the module's PRESETS).
+the module's docstring and its --preset choices are the module's PRESETS). Job modules are
+leaves: none imports another; shared pieces live in jobs/common.py, jobs/stage.py, jobs/cs224n.py,
+jobs/eval_results.py, and a job that runs others reaches them by name with `job_module`.
 """
 JOBS = {
     "full_run": "jobs.full_run",
@@ -15,3 +17,19 @@ JOBS = {
     "attention_ablation": "jobs.attention_ablation",
     "classify": "jobs.classify",
 }
+
+
+def job_module(name: str):
+    """The module of job `name`, imported on first use: how a job that runs others as stages
+    (pretrain_finetune) or a tool reaches them, so job modules never import each other."""
+    import importlib
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
+    return importlib.import_module(JOBS[name])
+
+
+def config_type(name: str) -> type:
+    """The frozen config class job `name` runs on: its module's CONFIG (evaluate's EvalConfig),
+    else RunConfig; what the launcher rebuilds a task's config with."""
+    from gpt.config import RunConfig
+    return getattr(job_module(name), "CONFIG", RunConfig)

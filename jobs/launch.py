@@ -38,7 +38,7 @@ import submitit
 from gpt import distributed, rundir
 from gpt.config import RunConfig
 from gpt.overrides import from_dict, locate_run_dir, to_dict
-from jobs import JOBS
+from jobs import JOBS, config_type
 from jobs.cluster import JOBS_LOG, LaunchError, Resources, pending_runs, resources_for
 from jobs.context import JobContext
 from jobs.slurm_submit import submit_slurm
@@ -129,7 +129,7 @@ class SubmittedRun(submitit.helpers.Checkpointable):
         runs_root, data_root, cache_dir = self.paths
         ctx = JobContext(runs_root=Path(runs_root), data_root=data_root and Path(data_root),
                          cache_dir=Path(cache_dir), stop=self._stop, attempt=self.attempt)
-        task = Task(self.job, from_dict(self.cfg), Path(self.run_dir))
+        task = Task(self.job, from_dict(self.cfg, config_type(self.job)), Path(self.run_dir))
 
         def target():
             try:

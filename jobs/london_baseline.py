@@ -14,14 +14,16 @@ from gpt import rundir
 from gpt.config import RunConfig
 from jobs.birthplace_data import read_questions, resolve_file
 from jobs.common import run_dir_of
-from jobs.errors import UserError
 from jobs.context import JobContext
-from jobs.evaluate import PRESETS as EVAL_PRESETS, print_result, result_path, write_record, write_result
+from jobs.cs224n import FINETUNE_DATA
+from jobs.errors import UserError
+from jobs.eval_results import print_result, result_path, write_record, write_result
 
 JOB = "london_baseline"
 ANSWER = "London"
 
-PRESETS: dict[str, Callable[[], RunConfig]] = {"default": lambda: EVAL_PRESETS["default"]()}
+# data.val_split (FINETUNE_DATA's: birth_dev.tsv) is the file scored
+PRESETS: dict[str, Callable[[], RunConfig]] = {"default": lambda: RunConfig(name="dev", data=FINETUNE_DATA)}
 
 
 def run(cfg: RunConfig, ctx: JobContext) -> dict:

@@ -23,38 +23,45 @@ from typing import Callable
 from gpt import rundir
 from gpt.config import RunConfig
 from gpt.overrides import locate_run_dir, to_dict
-from jobs import evaluate, finetune, london_baseline, pretrain
+from jobs import job_module
 from jobs.common import run_dir_of, write_env
 from jobs.context import JobContext
+from jobs.eval_results import KIND
 
 JOB = "pretrain_finetune"
-MODULES = {"pretrain": pretrain, "finetune": finetune, "evaluate": evaluate,
-           "london_baseline": london_baseline}
 FINETUNE_PRESETS = {"smoke": ("smoke", "smoke_pretrained")}   # name -> (from scratch, pretrained)
 DEFAULT_FINETUNE = ("default", "pretrained")
 
-PRESETS: dict[str, Callable[[], RunConfig]] = {"default": pretrain.default, "smoke": pretrain.smoke}
+
+def _preset(job: str, name: str):
+    """Preset `name` of job `job`, reached by registry name (jobs never import each other)."""
+    return job_module(job).PRESETS[name]()
 
 
-def stage_configs(cfg: RunConfig, ctx: JobContext) -> list[tuple[str, RunConfig]]:
-    """(job, config) of every stage, in order; later stages name earlier run dirs in init_from."""
+PRESETS: dict[str, Callable[[], RunConfig]] = {"default": lambda: _preset("pretrain", "default"),
+                                               "smoke": lambda: _preset("pretrain", "smoke")}
+
+
+def stage_configs(cfg: RunConfig, ctx: JobContext) -> list[tuple[str, object]]:
+    """(job, config) of every stage, in order; later stages name earlier run dirs (finetune's
+    init_from, evaluate's run_dir)."""
     shared = {"seed": cfg.seed, "device": cfg.device, "model": cfg.model}
     scratch, pretrained = FINETUNE_PRESETS.get(cfg.name, DEFAULT_FINETUNE)
-    tuned = dataclasses.replace(finetune.PRESETS[pretrained](), **shared,
+    tuned = dataclasses.replace(_preset("finetune", pretrained), **shared,
                                 init_from=str(locate_run_dir(ctx.runs_root, "pretrain", cfg)))
-    from_scratch = dataclasses.replace(finetune.PRESETS[scratch](), **shared)
+    from_scratch = dataclasses.replace(_preset("finetune", scratch), **shared)
 
-    def evaluation(preset: str, target: RunConfig) -> RunConfig:
-        return dataclasses.replace(evaluate.PRESETS[preset](), device=cfg.device,
-                                   init_from=str(locate_run_dir(ctx.runs_root, "finetune", target)))
+    def evaluation(preset: str, target: RunConfig):
+        return dataclasses.replace(_preset("evaluate", preset), device=cfg.device,
+                                   run_dir=str(locate_run_dir(ctx.runs_root, "finetune", target)))
     return [("pretrain", cfg), ("finetune", tuned), ("evaluate", evaluation("default", tuned)),
             ("evaluate", evaluation("test", tuned)), ("finetune", from_scratch),
             ("evaluate", evaluation("default", from_scratch)),
-            ("london_baseline", london_baseline.PRESETS["default"]())]
+            ("london_baseline", _preset("london_baseline", "default"))]
 
 
 def _table(stages: list[dict]) -> str:
-    rows = [s for s in stages if s.get("kind") == evaluate.KIND and s.get("total") is not None]
+    rows = [s for s in stages if s.get("kind") == KIND and s.get("total") is not None]
     lines = [f"{'variant':<18} {'eval file':<16} {'correct':>8} {'total':>6} {'accuracy':>9}"]
     lines += [f"{r['variant']:<18} {r['eval_file']:<16} {r['correct']:>8} {r['total']:>6} "
               f"{r['accuracy']:>8.1f}%" for r in rows]
@@ -72,7 +79,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     for job, stage_cfg in stage_configs(cfg, ctx):
         print(f"[{JOB}] stage {len(stages) + 1}: {job} {stage_cfg.name}", flush=True)
         stage_ctx = dataclasses.replace(ctx, run_dir=locate_run_dir(ctx.runs_root, job, stage_cfg))
-        summary = MODULES[job].run(stage_cfg, stage_ctx)
+        summary = job_module(job).run(stage_cfg, stage_ctx)
         if summary.get("status") != "completed":
             return summary
         keep = ("run_dir", "status", "steps", "wall_s", "best_val_loss", "final_val_loss", "kind",

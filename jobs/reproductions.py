@@ -13,10 +13,15 @@ from typing import Callable
 
 from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
-from jobs import full_run, pretrain, sweeps
+from jobs import job_module, sweeps
 from jobs.launch import Task
 
 SCALES = ("full", "smoke")
+
+
+def _preset(job: str, name: str) -> RunConfig:
+    """Preset `name` of job `job`, by registry name (the experiments start from the jobs' presets)."""
+    return job_module(job).PRESETS[name]()
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ def _summary(task: Task) -> dict | None:
 # ---------------------------------------------------------------- CS224n birth places
 
 def _cs224n_configs(scale: str) -> list[RunConfig]:
-    return [pretrain.default() if scale == "full" else pretrain.smoke()]
+    return [_preset("pretrain", "default" if scale == "full" else "smoke")]
 
 
 def _cs224n_collect(tasks: list[Task]) -> list[dict]:
@@ -88,7 +93,7 @@ def _ift6135_collect(tasks: list[Task]) -> list[dict]:
 # ---------------------------------------------------------------- nanoGPT char, JHU full run
 
 def _nanogpt_configs(scale: str) -> list[RunConfig]:
-    cfg = full_run.shakespeare_char()
+    cfg = _preset("full_run", "shakespeare_char")
     if scale == "smoke":
         cfg = dataclasses.replace(
             cfg, name="shakespeare-char-smoke",
@@ -101,7 +106,7 @@ def _nanogpt_configs(scale: str) -> list[RunConfig]:
 
 def _jhu_configs(scale: str) -> list[RunConfig]:
     if scale == "full":
-        return [full_run.jhu_wt103()]
+        return [_preset("full_run", "jhu_wt103")]
     # offline: WikiText-2 valid/test and the toolkit's byte BPE stand in for WT-103 + GPT-2 BPE
     return [RunConfig(name="jhu-smoke", model=model_preset("gpt-nano", block_size=32, dropout=0.1),
                       data=DataConfig(dataset="wikitext2", tokenizer="bpe", bpe_vocab_size=1024,
@@ -109,7 +114,8 @@ def _jhu_configs(scale: str) -> list[RunConfig]:
                       optim=OptimConfig(lr=5e-4 * 4, betas=(0.9, 0.95), weight_decay=0.1, grad_clip=1.0),
                       train=TrainConfig(max_iters=60, batch_size=32, eval_interval=30, eval_iters=5,
                                         log_interval=10),
-                      sample=dataclasses.replace(full_run.PREFIX_SAMPLES, max_new_tokens=10))]
+                      # the course's four prefixes (full_run's spec_a samples), shorter
+                      sample=dataclasses.replace(_preset("full_run", "spec_a").sample, max_new_tokens=10))]
 
 
 def _single(key: str, field: str) -> Callable[[list[Task]], list[dict]]:

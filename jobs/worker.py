@@ -25,13 +25,14 @@ def task_spec(tasks: list, ctx: JobContext) -> dict:
 
 def main(argv: list[str]) -> int:
     """Run one task of the spec file argv[0] inline; the process exit code."""
+    from jobs import config_type
     from jobs.errors import report_error
     from jobs.launch import Task, run_inline
     try:
         spec = json.loads(Path(argv[0]).read_text())
         index = int(os.environ.get("SLURM_ARRAY_TASK_ID") or 0)
         t = spec["tasks"][index]
-        task = Task(t["job"], from_dict(t["cfg"]), Path(t["run_dir"]))
+        task = Task(t["job"], from_dict(t["cfg"], config_type(t["job"])), Path(t["run_dir"]))
         ctx = JobContext(runs_root=Path(spec["runs_root"]), cache_dir=Path(spec["cache_dir"]),
                          data_root=spec["data_root"] and Path(spec["data_root"]))
         return run_inline(task, ctx)

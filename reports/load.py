@@ -15,7 +15,9 @@ from reports.discover import RunRef
 
 COMPARISON = "comparison.json"
 SAMPLES_FILE = "samples/samples.json"
-KNOWN_CONFIG_KEYS = {"name", "seed", "device", "model", "data", "optim", "train", "sample", "init_from"}
+KNOWN_CONFIG_KEYS = {"name", "seed", "device", "model", "data", "optim", "train", "sample", "init_from",
+                     # evaluate's own config (jobs/evaluate.py EvalConfig)
+                     "run_dir", "eval_file", "checkpoint", "max_answer_chars", "text_fidelity"}
 
 
 @dataclass

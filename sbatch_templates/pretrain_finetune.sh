@@ -8,8 +8,8 @@
 #   PRETRAIN_PRESET=smoke FINETUNE_PRESET=smoke_pretrained bash sbatch_templates/pretrain_finetune.sh
 #   bash sbatch_templates/pretrain_finetune.sh --partition=long --time=8:00:00 -- device=cuda
 #
-# Arguments go to every stage's `python main.py <stage>` unchanged; sbatch options may come first,
-# ended by `--`. The run dirs are worked out here first (`--print-run-dir`), so a bad override fails
+# Arguments go to every stage's `python main.py <stage>` unchanged (evaluate, which has its own
+# config, gets the options and device= only); sbatch options may come first, ended by `--`. The run dirs are worked out here first (`--print-run-dir`), so a bad override fails
 # before anything is submitted; pretrain is submitted held and released only once all three are in.
 # If pretrain fails, Slurm cancels finetune and evaluate (with DependencyParameters=kill_invalid_depend;
 # elsewhere they stay PENDING with reason DependencyNeverSatisfied: scancel them).
@@ -63,7 +63,10 @@ pretrain=(pretrain --preset "$PRETRAIN_PRESET" "$@")
 pretrain_dir=$(python "$TOOLKIT_REPO/main.py" "${pretrain[@]}" --print-run-dir)
 finetune=(finetune --preset "$FINETUNE_PRESET" "init_from=$pretrain_dir" "$@")
 finetune_dir=$(python "$TOOLKIT_REPO/main.py" "${finetune[@]}" --print-run-dir)
-evaluate=(evaluate --preset "$EVALUATE_PRESET" "init_from=$finetune_dir" "$@")
+evaluate=(evaluate --preset "$EVALUATE_PRESET" "run_dir=$finetune_dir")
+for arg in "$@"; do                      # evaluate's config has none of the training keys
+  case $arg in -*|device=*) evaluate+=("$arg") ;; *=*) ;; *) evaluate+=("$arg") ;; esac
+done
 python "$TOOLKIT_REPO/main.py" "${evaluate[@]}" --print-run-dir >/dev/null
 
 submitted=()

@@ -82,7 +82,7 @@ def test_rerunning_a_stage_skips_it(chain, data_root, capsys):
     tuned = run_dir(stages, "finetune", "smoke-pretrained")
     result = tuned / "eval/birth_dev.json"
     before = result.stat().st_mtime_ns
-    code, out, _ = cli(["evaluate", f"init_from={tuned}", "train.progress=off"], root, data_root, capsys)
+    code, out, _ = cli(["evaluate", f"run_dir={tuned}"], root, data_root, capsys)
     assert code == 0 and "Correct:" in out and result.stat().st_mtime_ns == before
 
 
@@ -135,8 +135,9 @@ def test_bad_eval_files(chain, data_root, tmp_path, capsys, text, message):
     root, _, stages = chain
     bad = tmp_path / "bad.tsv"
     bad.write_text(text, encoding="utf-8")
-    for args in (["london_baseline"], ["evaluate", f"init_from={run_dir(stages, 'finetune', 'smoke-scratch')}"]):
-        code, _, err = cli([*args, f"data.val_split={bad}"], tmp_path / "runs", data_root, capsys)
+    for args in (["london_baseline", f"data.val_split={bad}"],
+                 ["evaluate", f"run_dir={run_dir(stages, 'finetune', 'smoke-scratch')}", f"eval_file={bad}"]):
+        code, _, err = cli(args, tmp_path / "runs", data_root, capsys)
         _one_line_error(code, err, message)
 
 
@@ -145,7 +146,7 @@ def test_unknown_characters_in_a_question_are_skipped_and_counted(chain, data_ro
     scratch = run_dir(stages, "finetune", "smoke-scratch")
     questions = tmp_path / "mine.tsv"
     questions.write_text("Where was Ada born?\tLondon\nWhere was ☃ Snowman born?\tParis\n", encoding="utf-8")
-    code, out, _ = cli(["evaluate", f"init_from={scratch}", f"data.val_split={questions}"],
+    code, out, _ = cli(["evaluate", f"run_dir={scratch}", f"eval_file={questions}"],
                        tmp_path / "runs", data_root, capsys)
     assert code == 0 and "skipped 1 question(s), counted wrong" in out
     result = json.loads((scratch / "eval/mine.json").read_text())
@@ -155,9 +156,24 @@ def test_unknown_characters_in_a_question_are_skipped_and_counted(chain, data_ro
 
 def test_evaluate_needs_a_finished_run(data_root, tmp_path, capsys):
     code, _, err = cli(["evaluate"], tmp_path / "runs", data_root, capsys)
-    _one_line_error(code, err, "evaluate needs init_from=RUN_DIR")
-    code, _, err = cli(["evaluate", f"init_from={tmp_path}"], tmp_path / "runs", data_root, capsys)
+    _one_line_error(code, err, "evaluate needs run_dir=RUN_DIR")
+    code, _, err = cli(["evaluate", f"run_dir={tmp_path}"], tmp_path / "runs", data_root, capsys)
     _one_line_error(code, err, "is not a finished run")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["init_from=DIR"], "it is now run_dir= (write run_dir=DIR)"),
+    (["data.val_split=x.tsv"], "it is now eval_file= (write eval_file=x.tsv)"),
+    (["--init-from", "DIR"], "it is now run_dir="),
+    (["checkpoint=first"], "checkpoint='first' is not valid; choose one of: last, best"),
+    (["text_fidelity=raw"], "choose one of: original, clean"),
+    (["max_answer_chars=0"], "max_answer_chars=0 must be >= 1"),
+    (["eval_file="], "eval_file= is empty"),
+    (["train.epochs=3"], "unknown config key 'train'"),
+])
+def test_evaluate_config_refuses_old_spellings_and_bad_values(data_root, tmp_path, capsys, args, message):
+    code, _, err = cli(["evaluate", *args], tmp_path / "runs", data_root, capsys)
+    _one_line_error(code, err, message)
 
 
 def test_evaluate_results_are_keyed_by_file_content_not_name(chain, data_root, tmp_path, capsys):
@@ -169,7 +185,7 @@ def test_evaluate_results_are_keyed_by_file_content_not_name(chain, data_root, t
     (tmp_path / "a" / "same.tsv").write_text("Where was Ada born?\tLondon\n" * 2, encoding="utf-8")
     (tmp_path / "b" / "same.tsv").write_text("Where was Bob born?\tParis\n" * 4, encoding="utf-8")
     for folder, total in (("a", 2), ("b", 4), ("a", 2)):
-        code, out, _ = cli(["evaluate", f"init_from={scratch}", f"data.val_split={tmp_path / folder / 'same.tsv'}"],
+        code, out, _ = cli(["evaluate", f"run_dir={scratch}", f"eval_file={tmp_path / folder / 'same.tsv'}"],
                            tmp_path / "runs", data_root, capsys)
         assert code == 0 and f"out of {total}:" in out, out
     results = sorted(json.loads(p.read_text())["total"] for p in (scratch / "eval").glob("same*.json"))
@@ -186,3 +202,22 @@ def test_a_job_writes_into_the_run_dir_the_launcher_gives_it(data_root, tmp_path
     assert json.loads((tmp_path / "elsewhere" / rundir.SUMMARY).read_text())["accuracy"] == 5.0
     assert json.loads((tmp_path / "elsewhere" / rundir.ENV).read_text())["attempt"] == 0
     assert not (tmp_path / "runs").exists()
+
+
+def test_evaluate_results_are_keyed_by_settings_too(chain, data_root, tmp_path, capsys):
+    """text_fidelity changes the prompts of a question-only file: a result under the other
+    setting is not reused (it was, before the cache key held it), and each keeps its own file."""
+    _, _, stages = chain
+    scratch = run_dir(stages, "finetune", "smoke-scratch")
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("Where was Ada born?\nWhere was Bob born?\n", encoding="utf-8")
+    results = {}
+    for fidelity in ("original", "clean", "original"):
+        code, out, _ = cli(["evaluate", f"run_dir={scratch}", f"eval_file={questions}",
+                            f"text_fidelity={fidelity}"], tmp_path / "runs", data_root, capsys)
+        assert code == 0, out
+        [path] = [p for p in (scratch / "eval").glob("questions*.json")
+                  if json.loads(p.read_text())["text_fidelity"] == fidelity]
+        results.setdefault(fidelity, []).append((path, path.stat().st_mtime_ns))
+    assert results["original"][0] == results["original"][1]       # the third run reused the first
+    assert results["clean"][0][0] != results["original"][0][0]    # its own file, not overwritten
