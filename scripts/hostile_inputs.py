@@ -168,6 +168,10 @@ CASES: list[Case] = [
     Case("cluster profile not JSON", _prepared(lambda w: (_write(w / "p.json", "{"), _job(
         "--executor", "slurm", "--dry-run", "--runs-root", str(w / "r")))[1]), "is not valid JSON",
         env={"TOOLKIT_CLUSTER_PROFILE": "WORK/p.json"}),
+    Case("evaluate init_from= (old spelling)", lambda w, run: ["evaluate", "--runs-root", str(w / "r"),
+                                                              f"init_from={run}"], "it is now run_dir="),
+    Case("evaluate of a non-birth-places run", lambda w, run: ["evaluate", "--runs-root", str(w / "r"),
+                                                               f"run_dir={run}"], "not a birth-places run"),
     Case("negative seed", _prepared(lambda w: _job("seed=-1")), "must be in [0, 2**32)"),
     Case("train.max_iters=1e30", _prepared(lambda w: _job("train.max_iters=1e30")), "expected int"),
     Case("empty name", _prepared(lambda w: _job("name=")), "is not valid: use"),
