@@ -121,12 +121,10 @@ def read_splits(cfg: DataConfig, ctx: JobContext) -> dict[str, Split]:
     names = {"train": cfg.train_split, "val": cfg.val_split}
     if cfg.test_split:
         names["test"] = cfg.test_split
-    if cfg.dataset == "sst2":
-        folder = data.resolve_data_root(ctx.data_root) / "sst2"
-        if not folder.is_dir():
-            raise data.DataError(f"{folder} not found; get SST-2 with `python data.py download sst2 "
-                                 f"--data-root {folder.parent}` (needs internet)")
-    elif cfg.dataset == SMOKE:
+    if cfg.dataset == "sst2":   # its files (and how to download them) come from the dataset registry
+        return {split: read_tsv(data.dataset_file("sst2", name, ctx.data_root), cfg.text_column,
+                                cfg.label_column) for split, name in names.items()}
+    if cfg.dataset == SMOKE:
         folder = smoke_tsvs(ctx)
     else:
         folder = Path(cfg.dataset).expanduser()

@@ -7,8 +7,8 @@ Wraps the run's best weights as an API that returns only the top-2 next-token pr
 after an optional logit bias (gpt/logit_bias.py explains the algorithm), recovers the full
 next-token distribution after the prompt, and prints the calls used (at most |V| + 1), the max
 abs error against the model's true softmax, and a top-p sample drawn only from recovered
-distributions (each new token costs another recovery). GPT runs only; the prompt is cropped to
-the last block_size tokens.
+distributions (each new token costs another recovery). GPT runs only; the prompt is cropped to the
+model's context limit (block_size for learned positions or bounded mixers).
 """
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ from jobs.sample import load_run_model
 
 
 @torch.no_grad()
-def next_token_logits(model, ids: list[int], block_size: int) -> np.ndarray:
-    """Float64 logits (V,) of the token after `ids` (cropped to the last block_size)."""
-    idx = torch.tensor([ids[-block_size:]], dtype=torch.long, device=next(model.parameters()).device)
+def next_token_logits(model, ids: list[int]) -> np.ndarray:
+    """Float64 logits (V,) of the token after `ids`, cropped to the model's `max_context` (its
+    block_size; the whole context for position schemes and mixers that run at any length)."""
+    limit = model.cfg.max_context
+    idx = torch.tensor([ids[-limit:] if limit else ids], dtype=torch.long,
+                       device=next(model.parameters()).device)
     logits, _ = model(idx)                                           # (1, T, V)
     return logits[0, -1].double().cpu().numpy()
 
@@ -67,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     vocab, total_calls, worst, out = cfg.model.vocab_size, 0, 0.0, []
     for step in range(args.max_new_tokens):
-        logits = next_token_logits(model, ids, cfg.model.block_size)
+        logits = next_token_logits(model, ids)
         api = TopTwoAPI(logits, max_bias=args.max_bias)
         recovered, calls = recover_distribution(api)
         true = np.exp(logits - logits.max())

@@ -78,7 +78,7 @@ def test_eval_lengths_allows_an_lstm_and_refuses_bad_input(runs, tmp_path, capsy
 
 def test_logit_bias_recovers_a_trained_runs_distribution_within_v_plus_1_calls(runs):
     model, tokenizer, cfg = load_gpt_run(runs["sinusoidal"])
-    logits = next_token_logits(model, tokenizer.encode("ROMEO:\nWhat"), cfg.model.block_size)
+    logits = next_token_logits(model, tokenizer.encode("ROMEO:\nWhat"))
     api = TopTwoAPI(logits)
     recovered, calls = recover_distribution(api)
     true = np.exp(logits - logits.max())
