@@ -22,12 +22,12 @@ from pathlib import Path
 from gpt import rundir
 from gpt.config import preset_name
 from gpt.overrides import apply_overrides, to_dict
-from jobs import JOBS
+from jobs import JOBS, job_module
 
 # subcommands that are not training jobs: name -> (module, help)
 TOOLS = {
     "sample": ("jobs.sample", "sample text from a trained run dir"),
-    "sweep": ("jobs.sweeps", "run or submit a named sweep (one Slurm job array)"),
+    "sweep": ("jobs.sweep_cli", "run or submit a named sweep (one Slurm job array)"),
     "status": ("jobs.status", "one row per run: Slurm state, step, val loss, attempts"),
     "report": ("reports.cli", "figures and tables from run dirs (no torch needed)"),
     "bench": ("jobs.bench", "speed and memory benchmarks that print figures"),
@@ -39,7 +39,7 @@ TOOLS = {
 
 
 def _job_parser(sub, job: str) -> None:
-    module = importlib.import_module(JOBS[job])
+    module = job_module(job)
     doc = (module.__doc__ or "").strip()
     p = sub.add_parser(job, help=doc.splitlines()[0] if doc else job, description=doc,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,8 +55,8 @@ def _job_parser(sub, job: str) -> None:
     p.add_argument("--init-from", type=Path, default=None, metavar="RUN_DIR",
                    help="start from the best weights of this finished run (same as init_from=RUN_DIR)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
-    from jobs import launch
-    launch.add_arguments(p)
+    from jobs.request import add_arguments
+    add_arguments(p)
     p.set_defaults(handler=_run_job, job=job)
 
 
@@ -85,19 +85,22 @@ def _path(value: Path | None) -> Path | None:
 
 def _run_job(args: argparse.Namespace) -> int:
     from data import default_cache_dir
-    from jobs import launch
     from jobs.context import JobContext
-    module = importlib.import_module(JOBS[args.job])
+    from jobs.launch import dispatch
+    from jobs.request import from_args
+    from jobs.tasks import make_tasks
+    module = job_module(args.job)
     overrides = list(args.overrides)
     if args.init_from is not None:   # absolute, so the run dir hash does not depend on the cwd
         overrides.append(f"init_from={args.init_from.expanduser().resolve()}")
     cfg = apply_overrides(module.PRESETS[args.preset](), overrides)
+    request = from_args(args)          # refuses impossible flag combinations before anything else
     if args.print_config:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0
     ctx = JobContext(runs_root=rundir.runs_root(args.runs_root).resolve(), data_root=_path(args.data_root),
                      cache_dir=(_path(args.cache_dir) or default_cache_dir()).resolve())
-    return launch.execute(args.job, [cfg], ctx, args)
+    return dispatch(make_tasks(args.job, [cfg], ctx.runs_root), ctx, request).exit_code
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import importlib
 import json
 import os
 import re
@@ -28,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpt import rundir
-from jobs import JOBS
+from jobs import job_module
+from jobs.errors import LaunchError
 
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
 JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
@@ -36,10 +36,6 @@ JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and sta
 NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 ACTIVE_STATES = ("PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",
                  "COMPLETING", "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT")
-
-
-class LaunchError(RuntimeError):
-    """Submission refused before anything reached the scheduler; the message says how to fix it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,7 +136,7 @@ def gpu_reason(tasks: list) -> str:
     for t in tasks:
         if t.cfg.device == "cuda":
             return f"{t.cfg.name} uses device=cuda"
-        if getattr(importlib.import_module(JOBS[t.job]), "USES_GPU", False):
+        if getattr(job_module(t.job), "USES_GPU", False):
             return f"{t.job} runs on the GPU"
     return ""
 

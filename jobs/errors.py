@@ -31,13 +31,16 @@ class UserError(Exception):
     """Bad input from the user (a prompt, a run dir, a file); main.py prints it on one line."""
 
 
+class LaunchError(RuntimeError):
+    """Submission refused before anything reached the scheduler; the message says how to fix it."""
+
+
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is meant for the user."""
     from data import DataError
     from gpt.checkpoint import CheckpointError
     from gpt.config import ConfigError
     from gpt.rundir import RunFileError
-    from jobs.cluster import LaunchError
     return ConfigError, DataError, CheckpointError, RunFileError, UserError, LaunchError, OSError
 
 

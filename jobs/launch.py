@@ -20,14 +20,11 @@ Logs and submission files go to `<run_dir>/slurm/` (one run) or the folder a swe
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import importlib
 import os
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -36,52 +33,17 @@ from pathlib import Path
 import submitit
 
 from gpt import distributed, rundir
-from gpt.config import RunConfig
-from gpt.overrides import from_dict, locate_run_dir, to_dict
-from jobs import JOBS, config_type
-from jobs.cluster import JOBS_LOG, LaunchError, Resources, pending_runs, resources_for
+from gpt.overrides import from_dict, to_dict
+from jobs import config_type, job_module
+from jobs.cluster import JOBS_LOG, Resources, pending_runs, resources_for
 from jobs.context import JobContext
+from jobs.request import LaunchRequest
+from jobs.slurm_chain import is_chained, submit_chain
 from jobs.slurm_submit import submit_slurm
+from jobs.tasks import Task
 
-EXECUTORS = ("inline", "local", "slurm")
 EXIT_INTERRUPTED = 3          # inline run stopped at a step boundary outside Slurm: rerun to resume
 REPO = Path(__file__).resolve().parents[1]
-_RESOURCE_FLAGS = {"partition": str, "account": str, "qos": str, "gpus": int, "cpus": int,
-                   "mem_gb": float, "time_min": int, "constraint": str, "nodes": int, "tasks_per_node": int}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Executor and resource flags shared by every job subcommand (and `sweep`)."""
-    g = parser.add_argument_group("where to run (defaults: $TOOLKIT_<FLAG>, then the cluster "
-                                  "profile $TOOLKIT_CLUSTER_PROFILE or ~/.config/slm-toolkit/cluster.json)")
-    g.add_argument("--executor", choices=EXECUTORS, default="inline",
-                   help="inline: this process; local: submitit subprocess (waits); slurm: submit and return")
-    g.add_argument("--wait", action="store_true", help="slurm: block until the jobs end")
-    g.add_argument("--dry-run", action="store_true", help="slurm: print the sbatch script, submit nothing")
-    g.add_argument("--allow-local-runs-root", action="store_true",
-                   help="slurm: accept a runs root/cache under /tmp, /dev/shm... (single-node clusters)")
-    g.add_argument("--print-run-dir", action="store_true", help="print the run dir(s) and exit")
-    g.add_argument("--profile", default=None, metavar="NAME",
-                   help='resources from "profiles": {NAME: {...}} of the cluster profile file '
-                        "(default: $TOOLKIT_PROFILE); flags still win")
-    for flag, typ in _RESOURCE_FLAGS.items():
-        g.add_argument(f"--{flag.replace('_', '-')}", type=typ, default=None, dest=flag)
-
-
-@dataclass(frozen=True)
-class Task:
-    """One job run: which job, its config, and the run dir that config maps to."""
-    job: str
-    cfg: RunConfig
-    run_dir: Path
-
-
-def make_tasks(job: str, cfgs: list[RunConfig], runs_root: Path) -> list[Task]:
-    """One Task per config, with the run dir its config maps to (an older-hash dir if it exists)."""
-    if job not in JOBS:
-        raise LaunchError(f"unknown job {job!r}; choose one of: {', '.join(JOBS)}")
-    root = Path(runs_root).expanduser().resolve()
-    return [Task(job, c, locate_run_dir(root, job, c)) for c in cfgs]
 
 
 def _absolute(ctx: JobContext, stop: threading.Event | None = None) -> JobContext:
@@ -112,7 +74,7 @@ def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
     if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
         _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=ctx.attempt,
                 host=os.uname().nodename, pid=os.getpid())
-    return importlib.import_module(JOBS[task.job]).run(task.cfg, ctx)
+    return job_module(task.job).run(task.cfg, ctx)
 
 
 class SubmittedRun(submitit.helpers.Checkpointable):
@@ -158,10 +120,10 @@ class SubmittedRun(submitit.helpers.Checkpointable):
 
 def run_inline(task: Task, ctx: JobContext) -> int:
     """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm)."""
-    job_module = importlib.import_module(JOBS[task.job])
+    module = job_module(task.job)
     # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
     # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on
-    if not getattr(job_module, "DECIDES_DONE_ITSELF", False) and rundir.is_complete(task.run_dir):
+    if not getattr(module, "DECIDES_DONE_ITSELF", False) and rundir.is_complete(task.run_dir):
         rundir.read_json(task.run_dir / rundir.SUMMARY)
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
@@ -221,16 +183,10 @@ def _setup(res: Resources) -> list[str]:
     return [*res.setup, f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]
 
 
-def resources(args, tasks: list) -> Resources:
-    """Flags in `args` > $TOOLKIT_* > the named cluster profile > what the tasks need
-    (1 GPU when they use CUDA) > defaults."""
-    return resources_for(tasks, {k: getattr(args, k, None) for k in _RESOURCE_FLAGS},
-                         getattr(args, "profile", None))
-
-
-def run_local(tasks: list[Task], ctx: JobContext, args, parallel: int = 1) -> int:
-    """submitit subprocesses on this machine, at most `parallel` at a time; waits for all."""
-    res = resources(args, tasks)
+def run_local(tasks: list[Task], ctx: JobContext, request: LaunchRequest) -> int:
+    """submitit subprocesses on this machine, at most `request.parallel` (default 1) at a time;
+    waits for all."""
+    res, parallel = resources_for(tasks, request.resources, request.profile), request.parallel or 1
     queue, running = list(tasks), []
     try:
         failed = _local_loop(queue, running, _absolute(ctx), res, parallel)
@@ -263,26 +219,42 @@ def _local_loop(queue: list[Task], running: list, ctx: JobContext, res: Resource
     return failed
 
 
-def execute(job_name: str, cfgs: list[RunConfig], ctx: JobContext, args) -> int:
-    """Run `cfgs` of `job_name` with the executor `args` names; the process exit code."""
-    try:
-        tasks = make_tasks(job_name, cfgs, ctx.runs_root)
-        if args.print_run_dir:
-            print("\n".join(str(t.run_dir) for t in tasks))
-            return 0
-        if args.executor != "slurm" and (args.dry_run or args.wait):
-            raise LaunchError("--dry-run and --wait go with --executor slurm (local always waits)")
-        if args.executor == "inline":
-            return run_inline_all(tasks, ctx)
-        if args.executor == "local":
-            return run_local(tasks, ctx, args)
-        tasks = tasks if args.dry_run else pending_runs(tasks)
-        if tasks:
-            folder = tasks[0].run_dir / rundir.SLURM if len(tasks) == 1 else \
-                Path(ctx.runs_root).resolve() / job_name / rundir.SLURM
-            submit_slurm(tasks, ctx, args, resources(args, tasks), name=f"{job_name}.{tasks[0].cfg.name}",
-                         folder=folder)
-        return 0
-    except LaunchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+@dataclass(frozen=True)
+class Outcome:
+    """What dispatch did: the process exit code, and the Slurm job ids it submitted (if any)."""
+    exit_code: int
+    job_ids: tuple[str, ...] = ()
+
+
+def dispatch(tasks: list[Task], ctx: JobContext, request: LaunchRequest, *, name: str | None = None,
+             folder: Path | None = None) -> Outcome:
+    """Run or submit `tasks` as `request` says: the one place main.py, sweeps and reproduce go.
+
+    Slurm: runs that completed or are still queued are skipped; the rest go in ONE sbatch (an
+    array when several), named `name` (default <job>.<config name>), logging to `folder`
+    (default: the run's slurm/ folder, or <runs_root>/<job>/slurm/ for several); a chained job
+    (one whose module has `stage_configs`, e.g. pretrain_finetune) is submitted as one job per
+    stage instead (jobs/slurm_chain.py)."""
+    if request.print_run_dir:
+        print("\n".join(str(t.run_dir) for t in tasks))
+        return Outcome(0)
+    if request.task_index is not None:      # one run of a list, here (a template's array task)
+        [task] = request.selected(tasks, name or tasks[0].job)
+        return Outcome(run_inline(task, ctx))
+    if request.executor == "inline":
+        return Outcome(run_inline_all(tasks, ctx))
+    if request.executor == "local":
+        return Outcome(run_local(tasks, ctx, request))
+    todo = tasks if request.dry_run else pending_runs(tasks)
+    if not todo:
+        print("[launch] nothing to submit: every run completed or is still queued")
+        return Outcome(0)
+    chained = [t for t in todo if is_chained(t.job)]
+    ids = [job_id for t in chained for job_id in submit_chain(t, ctx, request)]
+    rest = [t for t in todo if t not in chained]
+    if rest:
+        folder = folder or (rest[0].run_dir / rundir.SLURM if len(rest) == 1 else
+                            Path(ctx.runs_root).resolve() / rest[0].job / rundir.SLURM)
+        ids += submit_slurm(rest, ctx, request, resources_for(rest, request.resources, request.profile),
+                            name=name or f"{rest[0].job}.{rest[0].cfg.name}", folder=folder)
+    return Outcome(0, tuple(ids))

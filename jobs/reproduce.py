@@ -23,10 +23,12 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import apply_overrides
-from jobs import launch
-from jobs.errors import UserError
 from jobs.context import JobContext
+from jobs.errors import UserError
+from jobs.launch import dispatch
 from jobs.reproductions import EXPERIMENTS, SCALES
+from jobs.request import add_arguments as add_launch_arguments, from_args
+from jobs.tasks import make_tasks
 
 REFERENCES = Path(__file__).with_name("references.json")
 
@@ -46,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-root", type=Path, default=None, help="default: $RUNS_ROOT or ./runs")
     p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
-    launch.add_arguments(p)
+    add_launch_arguments(p)
 
 
 def gap(ours: float | None, ref: dict) -> float | None:
@@ -145,13 +147,14 @@ def main(args) -> int:
     runs_root = (args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))).resolve()
     ctx = JobContext(runs_root=runs_root, data_root=args.data_root,
                      cache_dir=(args.cache_dir or default_cache_dir()).resolve())
-    cfgs = [apply_overrides(cfg, args.overrides) for cfg in exp.configs(args.scale)]
+    request = from_args(args)
+    tasks = make_tasks(exp.job, [apply_overrides(cfg, args.overrides) for cfg in exp.configs(args.scale)],
+                       runs_root)
     start_s = time.perf_counter()
-    code = launch.execute(exp.job, cfgs, ctx, args)
-    if args.print_run_dir or args.dry_run:
+    code = dispatch(tasks, ctx, request).exit_code
+    if request.print_run_dir or request.dry_run:
         return code
-    result = tabulate(args.experiment, args.scale, launch.make_tasks(exp.job, cfgs, runs_root),
-                      time.perf_counter() - start_s)
+    result = tabulate(args.experiment, args.scale, tasks, time.perf_counter() - start_s)
     path = write_result(runs_root, result)
     print(to_markdown(result), flush=True)
     pending = sum(r["status"] == "pending" for r in result["rows"])

@@ -14,7 +14,7 @@ from typing import Callable
 from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
 from jobs import job_module, sweeps
-from jobs.launch import Task
+from jobs.tasks import Task
 
 SCALES = ("full", "smoke")
 

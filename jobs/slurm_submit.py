@@ -1,12 +1,15 @@
 """`--executor slurm`: render one sbatch script (jobs/sbatch.py), write it and its task list into
 the submission folder, run `sbatch` on it; `--dry-run` prints that same script and writes nothing.
 
-    ids = submit_slurm(tasks, ctx, args, name="full_run.smoke", folder=run_dir / "slurm")
+    ids = submit_slurm(tasks, ctx, request, res, name="full_run.smoke", folder=run_dir / "slurm")
 
 The job runs `python -m jobs.worker <folder>/tasks-<hash>.json` under srun: task
 $SLURM_ARRAY_TASK_ID of the list, inline, so USR2 (`--signal`, time limit or preemption) saves
-and requeues, and `scancel`'s SIGTERM saves and lets the job end CANCELLED.
+and requeues, and `scancel`'s SIGTERM saves and lets the job end CANCELLED. The task list is
+`{"runs_root", "cache_dir", "data_root", "tasks": [{"job", "run_dir", "cfg"}]}` (task_spec).
 Logs: `<folder>/<job id>_log.out` (one run) or `<folder>/<A>_<i>_log.out` (array task i).
+The pieces (check_folders, partition_for, build_script, sbatch_file, record_submitted) are
+shared with jobs/slurm_chain.py, which submits one job per stage of a chained job.
 """
 from __future__ import annotations
 
@@ -19,14 +22,23 @@ import time
 from pathlib import Path
 
 from gpt import rundir
-from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, LaunchError, Resources, _slurm, announce,
-                          check_cluster, check_shared, job_states, require_sbatch)
+from gpt.overrides import to_dict
+from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, Resources, _slurm, announce, check_cluster,
+                          check_shared, job_states, require_sbatch)
 from jobs.context import JobContext
+from jobs.errors import LaunchError
+from jobs.request import LaunchRequest
 from jobs.sbatch import SbatchSpec, render, script_name
-from jobs.worker import task_spec
 
 REPO = Path(__file__).resolve().parents[1]
 POLL_S = 2.0   # --wait: how often squeue/sacct are asked
+
+
+def task_spec(tasks: list, ctx: JobContext) -> dict:
+    """JSON-able description of `tasks` (jobs.tasks.Task) and the absolute context paths."""
+    return {"runs_root": str(ctx.runs_root), "cache_dir": str(ctx.cache_dir),
+            "data_root": str(ctx.data_root) if ctx.data_root else None,
+            "tasks": [{"job": t.job, "run_dir": str(t.run_dir), "cfg": to_dict(t.cfg)} for t in tasks]}
 
 
 def _spec_file(folder: Path, spec: dict) -> tuple[Path, bytes]:
@@ -50,31 +62,54 @@ def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, n
     return text, spec_path, spec_bytes
 
 
-def submit_slurm(tasks: list, ctx: JobContext, args, res: Resources, *, name: str, folder: Path,
-                 parallel: int | None = None) -> list[str]:
-    """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
+def check_folders(ctx: JobContext, request: LaunchRequest) -> None:
+    """Refuse a runs root, data cache or data root the compute nodes cannot see."""
     data_root = ctx.data_root or os.environ.get("DATA_ROOT")
     check_shared({"runs root (--runs-root)": ctx.runs_root, "data cache (--cache-dir, $DATA_CACHE)":
                   ctx.cache_dir, "data root (--data-root, $DATA_ROOT)": data_root and Path(data_root)},
-                 args.allow_local_runs_root)
-    partition = check_cluster(res) if not args.dry_run or _has_sbatch() else res.partition
-    announce(res, partition, tasks, sys.stderr if args.dry_run else sys.stdout)  # dry-run stdout: the script alone
-    text, spec_path, spec_bytes = build_script(tasks, ctx, res, partition, name, Path(folder), parallel)
-    if args.dry_run:
-        print(text, end="")
-        return []
+                 request.allow_local_runs_root)
+
+
+def partition_for(res: Resources, request: LaunchRequest, tasks: list) -> str:
+    """The partition the job goes to, after asking Slurm whether a node can hold it (a dry run
+    without sbatch skips that); prints the one resources line."""
+    partition = check_cluster(res) if not request.dry_run or _has_sbatch() else res.partition
+    announce(res, partition, tasks, sys.stderr if request.dry_run else sys.stdout)  # dry-run stdout: the script alone
+    return partition
+
+
+def sbatch_file(text: str, spec_path: Path, spec_bytes: bytes, folder: Path,
+                options: tuple[str, ...] = ()) -> tuple[str, Path]:
+    """Write the task list and the script into `folder`, `sbatch [options] script`: (job id, script)."""
     script = Path(folder) / script_name(text)
     rundir.write_atomic(spec_path, spec_bytes)
     rundir.write_atomic(script, text.encode())
-    job = _slurm("sbatch", "--parsable", str(script)).strip().split(";")[0]
-    ids = [job] if len(tasks) == 1 else [f"{job}_{i}" for i in range(len(tasks))]
+    return _slurm("sbatch", "--parsable", *options, str(script)).strip().split(";")[0], script
+
+
+def record_submitted(tasks: list, ids: list[str], folder: Path, script: Path) -> None:
+    """A `submitted` row in each run's slurm/jobs.jsonl (read by `status`), and a line each."""
     for t, job_id in zip(tasks, ids):
         log = Path(folder) / f"{job_id}_log.out"
         rundir.append_jsonl(Path(t.run_dir) / JOBS_LOG, {"kind": "submitted", "time": time.time(),
                             "job_id": job_id, "log": str(log), "executor": "slurm", "script": str(script)})
-        print(f"submitted job {job_id}  {t.run_dir}")
-    if args.wait:
-        _wait(ids, tasks)
+        print(f"submitted job {job_id}  {t.run_dir}", flush=True)
+
+
+def submit_slurm(tasks: list, ctx: JobContext, request: LaunchRequest, res: Resources, *, name: str,
+                 folder: Path) -> list[str]:
+    """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
+    check_folders(ctx, request)
+    partition = partition_for(res, request, tasks)
+    text, spec_path, spec_bytes = build_script(tasks, ctx, res, partition, name, Path(folder), request.parallel)
+    if request.dry_run:
+        print(text, end="")
+        return []
+    job, script = sbatch_file(text, spec_path, spec_bytes, folder)
+    ids = [job] if len(tasks) == 1 else [f"{job}_{i}" for i in range(len(tasks))]
+    record_submitted(tasks, ids, folder, script)
+    if request.wait:
+        wait_for_jobs(ids, tasks)
     return ids
 
 
@@ -87,7 +122,7 @@ def _has_sbatch() -> bool:
         return False
 
 
-def _wait(ids: list[str], tasks: list) -> None:
+def wait_for_jobs(ids: list[str], tasks: list) -> None:
     """Block until no job is queued or running; LaunchError naming the first that did not complete."""
     t0 = time.time()
     while True:

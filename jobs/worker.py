@@ -1,6 +1,6 @@
 """What a launcher-submitted Slurm job runs: `python -m jobs.worker TASKS_JSON`.
 
-TASKS_JSON (written by jobs/slurm_submit.py next to the sbatch script) holds the runs of one
+TASKS_JSON (written by jobs/slurm_submit.py's task_spec next to the sbatch script) holds the runs of one
 submission and the context paths; task $SLURM_ARRAY_TASK_ID (0 outside an array) runs inline,
 so it behaves like a template job: USR2 (time limit, preemption) saves and requeues, scancel's
 SIGTERM saves and ends the job. No submitit on this side.
@@ -12,22 +12,16 @@ import os
 import sys
 from pathlib import Path
 
-from gpt.overrides import from_dict, to_dict
+from gpt.overrides import from_dict
 from jobs.context import JobContext
-
-
-def task_spec(tasks: list, ctx: JobContext) -> dict:
-    """JSON-able description of `tasks` (jobs.launch.Task) and the absolute context paths."""
-    return {"runs_root": str(ctx.runs_root), "cache_dir": str(ctx.cache_dir),
-            "data_root": str(ctx.data_root) if ctx.data_root else None,
-            "tasks": [{"job": t.job, "run_dir": str(t.run_dir), "cfg": to_dict(t.cfg)} for t in tasks]}
 
 
 def main(argv: list[str]) -> int:
     """Run one task of the spec file argv[0] inline; the process exit code."""
     from jobs import config_type
     from jobs.errors import report_error
-    from jobs.launch import Task, run_inline
+    from jobs.launch import run_inline
+    from jobs.tasks import Task
     try:
         spec = json.loads(Path(argv[0]).read_text())
         index = int(os.environ.get("SLURM_ARRAY_TASK_ID") or 0)

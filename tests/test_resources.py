@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from gpt.overrides import apply_overrides
-from jobs import launch
+from jobs import launch, request
 from jobs.cluster import LaunchError, Resources, check_shared, describe, load_resources, resources_for
 from jobs.context import JobContext
 from jobs.full_run import smoke
+from jobs.tasks import Task, make_tasks
 
 PROFILE = {"partition": "cpu", "cpus": 2, "setup": ["module load cuda"],
            "profiles": {"gpu": {"partition": "gpu", "gpus": 2, "mem_gb": 32}}}
@@ -31,24 +32,25 @@ def profile(tmp_path, monkeypatch) -> Path:
 
 def _args(**flags) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    launch.add_arguments(parser)
+    request.add_arguments(parser)
     return parser.parse_args([item for k, v in flags.items() for item in (f"--{k.replace('_', '-')}", str(v))])
 
 
 def _resources(tasks, args) -> Resources:
     """What the launcher resolves for these tasks and parsed flags."""
-    return resources_for(tasks, {k: getattr(args, k) for k in launch._RESOURCE_FLAGS}, args.profile)
+    req = request.from_args(args)
+    return resources_for(tasks, req.resources, req.profile)
 
 
-def _tasks(tmp_path, *overrides: str) -> list[launch.Task]:
-    return launch.make_tasks("full_run", [apply_overrides(smoke(), list(overrides))], tmp_path / "runs")
+def _tasks(tmp_path, *overrides: str) -> list[Task]:
+    return make_tasks("full_run", [apply_overrides(smoke(), list(overrides))], tmp_path / "runs")
 
 
 def test_cuda_job_asks_for_a_gpu_cpu_job_does_not(tmp_path, profile):
     assert _resources(_tasks(tmp_path, "device=cuda"), _args()).gpus == 1
     assert _resources(_tasks(tmp_path), _args()).gpus == 0
     assert _resources(_tasks(tmp_path, "device=cpu"), _args(gpus=2)).gpus == 2
-    cmp = launch.make_tasks("cpu_gpu_comparison", [smoke()], tmp_path / "runs")
+    cmp = make_tasks("cpu_gpu_comparison", [smoke()], tmp_path / "runs")
     assert _resources(cmp, _args()).gpus == 1      # the job itself needs one
 
 
@@ -110,7 +112,7 @@ def test_every_node_local_folder_is_reported_in_one_error():
 
 def test_finished_run_says_already_completed_and_trains_nothing(tmp_path, data_root, capsys):
     cfg = apply_overrides(smoke(), ["train.max_iters=2", "train.eval_interval=2", "sample.max_new_tokens=2"])
-    [task] = launch.make_tasks("full_run", [cfg], tmp_path / "runs")
+    [task] = make_tasks("full_run", [cfg], tmp_path / "runs")
     ctx = JobContext(runs_root=tmp_path / "runs", data_root=data_root, cache_dir=tmp_path / "cache")
     assert launch.run_inline(task, ctx) == 0
     metrics = (task.run_dir / "metrics.jsonl").read_text()

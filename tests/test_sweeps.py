@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from gpt.config import ConfigError
-from jobs.launch import make_tasks
-from jobs.sweeps import build, write_index
+from jobs.sweep_cli import write_index
+from jobs.sweeps import build
+from jobs.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 
