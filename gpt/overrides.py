@@ -152,8 +152,9 @@ def _checked(key: str, value, typ):
     if not isinstance(typ, type):   # a union or other annotation: the dataclass checks it
         return value
     ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
-    if typ is float and isinstance(value, int) and not isinstance(value, bool):
-        ok, value = True, float(value)
+    # an int for a float field stays an int: the config read back hashes as the one written
+    # (a preset's epochs=1 -> config.json 1 -> 1, not 1.0, so the job finds its own run dir)
+    ok = ok or (typ is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:
         raise ConfigError(f"{key}={value!r} in config.json should be of type {typ.__name__}; fix the file "
                           f"or remove the run dir")

@@ -31,6 +31,8 @@ def _builds(model_cfg) -> int:
 def _valid(cfg, cls: type = RunConfig) -> None:
     assert isinstance(cfg, cls)
     assert from_dict(to_dict(cfg), cls) == cfg       # config.json round trip
+    # ... to the same run dir: a Slurm job reads its config back from the launcher's task list
+    assert config_hash(from_dict(to_dict(cfg), cls)) == config_hash(cfg)
     assert len(config_hash(cfg)) == 8
     if cls is RunConfig:                             # a job's own config (evaluate) has no model
         assert _builds(cfg.model) > 0
