@@ -16,6 +16,7 @@ reason DependencyNeverSatisfied: scancel them). Submitting again skips completed
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from gpt import rundir
 from jobs import job_module
@@ -69,11 +70,12 @@ def submit_chain(task: Task, ctx: JobContext, request: LaunchRequest) -> list[st
             record_submitted([t], [job_id], folder, script)
         if ids:
             _slurm("scontrol", "release", ids[0])
-    except LaunchError as exc:
+    except BaseException:     # a refused sbatch, an unwritable folder, Ctrl-C: nothing may run
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True)
-        raise LaunchError(f"{exc}; nothing runs: cancelled the job(s) already submitted "
-                          f"({' '.join(ids) or 'none'})") from None
+        print(f"[launch] chain not submitted: cancelled the job(s) already in "
+              f"({' '.join(ids) or 'none'})", file=sys.stderr, flush=True)
+        raise
     print(f"{task.job} {task.cfg.name}: " + " -> ".join(f"{t.job} {j}" for (t, *_), j in zip(scripts, ids)), flush=True)
     if request.wait:
         wait_for_jobs(ids, [t for t, *_ in scripts])

@@ -13,6 +13,7 @@ shared with jobs/slurm_chain.py, which submits one job per stage of a chained jo
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -113,6 +114,7 @@ def submit_slurm(tasks: list, ctx: JobContext, request: LaunchRequest, res: Reso
     return ids
 
 
+@functools.cache                 # a chain asks once per stage: one note is enough
 def _has_sbatch() -> bool:
     try:
         require_sbatch()

@@ -1,6 +1,11 @@
-# Sourced by every sbatch template once it knows $TOOLKIT_REPO: the job's Python environment,
-# a check that the repository is there, and one log line saying where the job runs and logs.
-#   source "$TOOLKIT_REPO/sbatch_templates/job_env.sh"
+# Sourced by every sbatch template, found through Slurm (the submitted script's path) or
+# $TOOLKIT_REPO: the repository, the job's Python environment, and one log line saying where the
+# job runs and logs.   source "$TOOLKIT_REPO/sbatch_templates/job_env.sh"
+
+# The repository is the folder above this file. The job stays in the folder you submitted from,
+# so relative paths in the arguments (and ./runs) mean what they meant there.
+TOOLKIT_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[ -f "$TOOLKIT_REPO/main.py" ] || { echo "no main.py in $TOOLKIT_REPO: set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
 
 # The conda env of environment.yml, unless the submitting shell had a Python env active
 # (sbatch passes the environment on: VIRTUAL_ENV for a venv, CONDA_DEFAULT_ENV for conda).

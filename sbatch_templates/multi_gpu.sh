@@ -28,16 +28,8 @@
 #SBATCH --requeue
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
-# This repository: sbatch runs a copy of this file (from Slurm's spool), so ask Slurm where the
-# original lies; $TOOLKIT_REPO overrides. The job stays in the folder you submitted from, so
-# relative paths in the arguments (and ./runs) mean what they meant there.
-if [ -z "${TOOLKIT_REPO:-}" ]; then
-  script=$0
-  [ -z "${SLURM_JOB_ID:-}" ] || script=$(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* Command=\([^ ]*\).*/\1/p')
-  TOOLKIT_REPO=$(cd "$(dirname "$script")/.." && pwd)
-fi
-[ -f "$TOOLKIT_REPO/main.py" ] || { echo "no main.py in $TOOLKIT_REPO: set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
-source "$TOOLKIT_REPO/sbatch_templates/job_env.sh"   # Python env, log line
+# Slurm runs a copy of this file: job_env.sh (Python env, log line) is found next to the original
+source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n 's|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
 
 # One task per GPU: srun starts every rank; each reads its rank, the world size and the master
 # (the first node of the job, a port from the job id) from SLURM_* (gpt/distributed.py).

@@ -1,15 +1,20 @@
-"""The sbatch templates on a real cluster: full_run (a), the pretrain -> finetune -> evaluate chain
-(c), and preemption of a template job: USR2 -> save -> requeue -> resume -> same losses (d)."""
+"""The sbatch templates on a real cluster: full_run (a), the pretrain_finetune chain as one job per
+stage with afterok (c; `main.py pretrain_finetune --executor slurm`) and as one template job, and
+preemption of a template job: USR2 -> save -> requeue -> resume -> same losses (d)."""
 from __future__ import annotations
 
 import subprocess
 import time
 
 import pytest
-from slurm_helpers import (REPO, SBATCH_SMALL, job_field, main_py, metrics, report, sbatch,
-                      status_rows, wait_for, wait_gone)
+from slurm_helpers import (SBATCH_SMALL, SMALL, job_field, main_py, metrics, report, sbatch, status_rows,
+                           wait_for, wait_gone)
 
-from jobs import JOBS
+from gpt import rundir
+from jobs import job_module
+from jobs.context import JobContext
+from jobs.slurm_chain import chain_tasks
+from jobs.tasks import make_tasks
 
 pytestmark = pytest.mark.slurm
 
@@ -31,38 +36,65 @@ def test_full_run_template_completes_with_plots_samples_summary(env, tmp_path):
     assert (row["slurm"], row["state"], row["job_id"], row["attempts"]) == ("COMPLETED", "completed", job, 1)
 
 
-def _chain(env, tmp_path, *args: str) -> list[str]:
-    res = subprocess.run(["bash", "sbatch_templates/pretrain_finetune.sh", *SBATCH_SMALL,
-                          f"--output={tmp_path}/%x-%j.out", "--", "--runs-root", str(tmp_path / "runs"),
-                          *args], cwd=REPO, capture_output=True, text=True, timeout=300,
-                         env={**env, "PRETRAIN_PRESET": "smoke", "FINETUNE_PRESET": "smoke_pretrained"})
-    assert res.returncode == 0, res.stdout + res.stderr
-    first = res.stdout.splitlines()[0].split()     # pretrain ID -> finetune ID -> evaluate ID
-    return [first[1], first[4], first[7]]
+def _chain(env, tmp_path, *args: str, check: bool = True) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """`main.py pretrain_finetune --executor slurm`: one job per stage; (result, job ids in order)."""
+    res = main_py("pretrain_finetune", "--preset", "smoke", "--executor", "slurm", *SMALL,
+                  "--runs-root", str(tmp_path / "runs"), *args, env=env, check=check)
+    return res, [line.split()[2] for line in res.stdout.splitlines() if line.startswith("submitted job ")]
 
 
-@pytest.mark.skipif("pretrain" not in JOBS, reason="jobs/pretrain.py, finetune.py, evaluate.py not there yet")
-def test_pretrain_finetune_chain_runs_in_order(env, tmp_path):
-    pre, ft, ev = _chain(env, tmp_path)
-    assert "afterok:" + pre in job_field(ft, "Dependency") and "afterok:" + ft in job_field(ev, "Dependency")
-    wait_gone([pre, ft, ev], timeout_s=600)
-    assert [job_field(j, "JobState") for j in (pre, ft, ev)] == ["COMPLETED"] * 3
-    assert job_field(ft, "StartTime") >= job_field(pre, "EndTime")
-    assert job_field(ev, "StartTime") >= job_field(ft, "EndTime")
-    [finetuned] = (tmp_path / "runs" / "finetune").iterdir()
+def _stages(tmp_path) -> list:
+    """The stage tasks the chain submits, in order (the chained job itself last)."""
+    ctx = JobContext(runs_root=tmp_path / "runs", data_root=None, cache_dir=tmp_path / "cache")
+    [task] = make_tasks("pretrain_finetune", [job_module("pretrain_finetune").PRESETS["smoke"]()], ctx.runs_root)
+    return chain_tasks(task, ctx)
+
+
+def test_pretrain_finetune_chain_runs_in_order_and_the_template_finds_it_done(env, tmp_path):
+    _, ids = _chain(env, tmp_path)
+    stages = _stages(tmp_path)
+    assert len(ids) == len(stages) == 8 and job_field(ids[0], "JobState") in ("PENDING", "RUNNING", "COMPLETED")
+    for before, after in zip(ids, ids[1:]):
+        assert "afterok:" + before in job_field(after, "Dependency")
+    wait_gone(ids, timeout_s=900)
+    assert [job_field(j, "JobState") for j in ids] == ["COMPLETED"] * len(ids)
+    for before, after in zip(ids, ids[1:]):
+        assert job_field(after, "StartTime") >= job_field(before, "EndTime")
+    assert all((t.run_dir / "summary.json").is_file() for t in stages)
+    [finetuned] = [t.run_dir for t in stages if t.job == "finetune" and "pretrained" in t.cfg.name]
     assert (finetuned / "eval" / "birth_dev.json").is_file()
+    assert len(rundir.read_json(stages[-1].run_dir / "summary.json")["stages"]) == len(stages) - 1
+    # the one-job template runs the same chain in the same run dirs: nothing left to do
+    job = sbatch(*SBATCH_SMALL, "sbatch_templates/pretrain_finetune.sh", "--preset", "smoke",
+                 "--runs-root", str(tmp_path / "runs"), env=env, log_dir=tmp_path)
+    wait_gone([job])
+    log = (tmp_path / f"pretrain_finetune-{job}.out").read_text()
+    assert job_field(job, "JobState") == "COMPLETED" and f"already completed: {stages[-1].run_dir}" in log, log
 
 
-@pytest.mark.skipif("pretrain" not in JOBS, reason="jobs/pretrain.py, finetune.py, evaluate.py not there yet")
-def test_failing_pretrain_cancels_finetune_and_evaluate(env, tmp_path):
+def test_failing_pretrain_cancels_every_later_stage(env, tmp_path):
     # a data root that does not exist: fine on the login node, fails on the compute node
-    pre, ft, ev = _chain(env, tmp_path, "--data-root", str(tmp_path / "no-such-data"))
-    wait_gone([pre, ft, ev])
-    assert job_field(pre, "JobState") == "FAILED"
-    assert [job_field(j, "JobState") for j in (ft, ev)] == ["CANCELLED", "CANCELLED"]
-    assert not (tmp_path / "runs" / "finetune").exists()
-    [row] = status_rows(str(tmp_path / "runs"), env, tmp_path / "runs")
-    assert (row["job"], row["job_id"], row["slurm"], row["state"]) == ("pretrain", pre, "FAILED", "started")
+    _, ids = _chain(env, tmp_path, "--data-root", str(tmp_path / "no-such-data"))
+    wait_gone(ids)
+    assert [job_field(j, "JobState") for j in ids] == ["FAILED"] + ["CANCELLED"] * (len(ids) - 1)
+    assert not list((tmp_path / "runs").glob("finetune/*/summary.json"))
+    rows = {r["job_id"]: r for r in status_rows(str(tmp_path / "runs"), env, tmp_path / "runs")}
+    assert (rows[ids[0]]["job"], rows[ids[0]]["slurm"], rows[ids[0]]["state"]) == ("pretrain", "FAILED", "started")
+    assert [rows[j]["slurm"] for j in ids[1:]] == ["CANCELLED"] * (len(ids) - 1)
+
+
+def test_a_refused_stage_submission_cancels_the_stages_already_submitted(env, tmp_path):
+    """The third stage's slurm/ folder is a file: its script cannot be written, so the chain stops
+    there and the two jobs already in (the first still held) are cancelled before anything ran."""
+    third = _stages(tmp_path)[2].run_dir / "slurm"
+    third.parent.mkdir(parents=True)
+    third.write_text("in the way")
+    res, ids = _chain(env, tmp_path, check=False)
+    assert res.returncode == 2 and res.stderr.splitlines()[-1].startswith("error: "), res.stderr
+    assert f"cancelled the job(s) already in ({ids[0]} {ids[1]})" in res.stderr and len(ids) == 2
+    wait_gone(ids, timeout_s=60)
+    assert [job_field(j, "JobState") for j in ids] == ["CANCELLED", "CANCELLED"]
+    assert not any((t.run_dir / "metrics.jsonl").exists() for t in _stages(tmp_path))
 
 
 def _losses(run_dir) -> dict[int, float]:
