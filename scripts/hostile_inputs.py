@@ -179,6 +179,12 @@ CASES: list[Case] = [
     Case("sample --seed -1", _sample("--seed", "-1"), "--seed -1 must be in"),
     Case("checkpoints is a file", _checkpoints_file, "no checkpoint yet"),
     Case("tokenizer.json missing", _no_tokenizer, "tokenizer.json"),
+    Case("--dry-run without --executor slurm", _prepared(lambda w: _job("--dry-run", "--runs-root", str(w / "r"))),
+         "--dry-run and --wait go with --executor slurm"),
+    Case("sweep --parallel 0", _prepared(lambda w: ["sweep", "smoke", "--parallel", "0", "--runs-root", str(w / "r")]),
+         "--parallel 0 must be at least 1"),
+    Case("sweep --task-index -1", _prepared(lambda w: ["sweep", "smoke", "--task-index", "-1", "--runs-root",
+                                                       str(w / "r")]), "has runs 0..3 (use --array=0-3)"),
 ]
 if not _has_cuda():
     CASES.append(Case("device=cuda without a GPU", lambda w, r: _job("device=cuda", "--runs-root", str(w / "r")),

@@ -130,3 +130,16 @@ def test_local_executor_checkpoints_requeues_and_resumes(tmp_path, data_root):
     assert summary["status"] == "completed" and summary["steps"] == 600
     starts = [r for r in rundir.read_jsonl(task.run_dir / rundir.METRICS) if r["kind"] == "start"]
     assert [(s["attempt"], s["resumed"]) for s in starts] == [(0, False), (1, True)]
+
+
+def test_chained_job_dry_run_prints_one_script_per_stage_and_writes_nothing(tmp_path, no_slurm_env):
+    """pretrain_finetune has stage_configs: --executor slurm submits one job per stage (afterok)."""
+    res = _main("pretrain_finetune", "--preset", "smoke", "--executor", "slurm", "--dry-run",
+                "--allow-local-runs-root", "--runs-root", str(tmp_path / "runs"), env=no_slurm_env)
+    assert res.returncode == 0, res.stderr
+    headers = [line for line in res.stdout.splitlines() if line.startswith("# ---- job ")]
+    assert [h.split()[4] for h in headers] == ["pretrain", "finetune", "evaluate", "evaluate", "finetune",
+                                               "evaluate", "london_baseline", "pretrain_finetune"]
+    assert "--hold" in headers[0] and all("--dependency=afterok" in h for h in headers[1:])
+    assert res.stdout.count("#!/bin/bash") == 8 and res.stdout.count("-m jobs.worker") == 8
+    assert res.stderr.count("not checked") == 1 and not (tmp_path / "runs").exists()
