@@ -59,9 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("where to run (defaults: $TOOLKIT_<FLAG>, then the cluster "
                                   "profile $TOOLKIT_CLUSTER_PROFILE or ~/.config/slm-toolkit/cluster.json)")
     g.add_argument("--executor", choices=EXECUTORS, default="inline",
-                   help="inline: this process; local: submitit subprocess (waits); slurm: submit and return")
+                   help="inline: this process; local: submitit subprocess (waits); slurm: submit and return "
+                        "(pretrain_finetune: one job per stage, chained with afterok)")
     g.add_argument("--wait", action="store_true", help="slurm: block until the jobs end")
-    g.add_argument("--dry-run", action="store_true", help="slurm: print the sbatch script, submit nothing")
+    g.add_argument("--dry-run", action="store_true",
+                   help="slurm: print the sbatch script (a chained job: one per stage), submit nothing")
     g.add_argument("--allow-local-runs-root", action="store_true",
                    help="slurm: accept a runs root/cache under /tmp, /dev/shm... (single-node clusters)")
     g.add_argument("--print-run-dir", action="store_true", help="print the run dir(s) and exit")
