@@ -18,21 +18,11 @@ from jobs import classify
 from jobs.classify_data import read_tsv
 from jobs.errors import UserError
 from jobs.context import JobContext
+from stop_after import StopAfter
 
 REPO = Path(__file__).resolve().parents[1]
 # disjoint letters: separable by which characters occur, learnable by a char model in seconds
 WORDS = {"upbeat": "yup joy fun wow", "downbeat": "bad sick grim eh"}
-
-
-class StopAfter:
-    """A stop request that fires after the trainer has checked it `n` times (once per step)."""
-
-    def __init__(self, n):
-        self.calls, self.n = 0, n
-
-    def is_set(self):
-        self.calls += 1
-        return self.calls >= self.n
 
 
 def write_set(folder: Path, sizes=(160, 40, 40), seed=0) -> Path:

@@ -11,17 +11,7 @@ from gpt.batches import ArrayExamples
 from gpt.checkpoint import CheckpointError, load_checkpoint
 from gpt.config import DataConfig, GPTConfig, LSTMConfig, OptimConfig, RunConfig, TrainConfig
 from gpt.trainer import train
-
-
-class StopAfter:
-    """A stop request that fires after the trainer has checked it `n` times (once per step)."""
-
-    def __init__(self, n):
-        self.calls, self.n = 0, n
-
-    def is_set(self):
-        self.calls += 1
-        return self.calls >= self.n
+from stop_after import StopAfter
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from gpt.batches import TokenStream
 from gpt.config import GPTConfig, OptimConfig, RunConfig, TrainConfig
 from gpt.model import LayerNorm
 from gpt.trainer import train
+from stop_after import StopAfter
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -95,15 +96,6 @@ def test_compile_gives_the_eager_loss_curve(stream, tmp_path):
     # same bf16 maths, different fusion and rounding points: per-step losses (~4.8) within 0.05
     # (1 %) over 30 steps
     assert np.abs(_losses(tmp_path / "eager") - _losses(tmp_path / "compiled")).max() < 5e-2
-
-
-class StopAfter:
-    def __init__(self, n):
-        self.calls, self.n = 0, n
-
-    def is_set(self):
-        self.calls += 1
-        return self.calls >= self.n
 
 
 def test_gpu_resume_continues_the_same_curve(stream, tmp_path):
