@@ -33,7 +33,7 @@ from gpt.config import (MODEL_PRESETS, ConfigError, GPTConfig, OptimConfig, RunC
                         model_preset, preset_name)
 from gpt.optim import make_optimizer
 from gpt.overrides import apply_overrides
-from gpt.rundir import read_jsonl
+from gpt.rundir import METRICS, read_jsonl
 from gpt.trainer import resolve_device, train
 
 # (model config, batch size): the shapes the figures in docs/results/ are quoted at
@@ -85,7 +85,7 @@ def time_trainer(cfg: RunConfig, batches: TokenStream) -> dict:
         torch.cuda.reset_peak_memory_stats(device)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         summary = train(cfg, Path(tmp) / "run", batches)
-        rows = [r for r in read_jsonl(Path(tmp) / "run" / "metrics.jsonl") if r["kind"] == "train"]
+        rows = [r for r in read_jsonl(Path(tmp) / "run" / METRICS) if r["kind"] == "train"]
     ms = summary["ms_per_step"]                      # median over the timed windows
     tokens = cfg.train.batch_size * cfg.train.grad_accum * cfg.model.block_size
     return {"ms_per_step": ms, "tokens_per_s": tokens / (ms / 1000),

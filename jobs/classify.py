@@ -84,7 +84,7 @@ def _gpt_backbone(cfg: RunConfig, run_dir: Path, texts: list[str]):
         tokenizer = CharTokenizer.from_text("".join(texts))
         return cfg, tokenizer, None
     src = Path(cfg.init_from)
-    if not rundir.is_complete(src) or not (src / "tokenizer.json").is_file():
+    if not rundir.is_complete(src) or not (src / rundir.TOKENIZER).is_file():
         raise UserError(f"init_from={src} is not a finished language-model run (needs {rundir.SUMMARY} "
                         f"and tokenizer.json); pass the dir `main.py full_run ... --print-run-dir` prints")
     src_model = from_dict(rundir.read_json(src / rundir.CONFIG)).model
@@ -94,7 +94,7 @@ def _gpt_backbone(cfg: RunConfig, run_dir: Path, texts: list[str]):
     backbone = dataclasses.replace(src_model, dropout=cfg.model.backbone.dropout)
     model_cfg = dataclasses.replace(cfg.model, backbone=backbone)   # validates block_size
     ckpt = src / (rundir.BEST if (src / rundir.BEST).exists() else rundir.LAST)
-    return dataclasses.replace(cfg, model=model_cfg), load_tokenizer(src / "tokenizer.json"), ckpt
+    return dataclasses.replace(cfg, model=model_cfg), load_tokenizer(src / rundir.TOKENIZER), ckpt
 
 
 def _char_safe(tokenizer):

@@ -72,7 +72,7 @@ def check_pretrain_run(cfg: RunConfig, tokenizer: CharTokenizer) -> None:
                         f"job, or rerun it to resume")
     try:
         src_cfg = from_dict(rundir.read_json(src / rundir.CONFIG))
-        src_tok = load_tokenizer(src / "tokenizer.json")
+        src_tok = load_tokenizer(src / rundir.TOKENIZER)
     except ValueError as exc:
         raise UserError(f"init_from={src}: {exc}") from None
     if src_cfg.data.dataset != PRETRAIN_DATASET:
@@ -123,6 +123,6 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
         if skipped:
             print(f"[finetune] skipped {len(skipped)} pair(s) of {name}, e.g. {skipped[0]}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
-    rundir.write_json(run_dir / "data.json", report)
+    rundir.write_json(run_dir / rundir.DATA_REPORT, report)
     batches = NameDataset(splits, tokenizer, cfg.model.block_size)
     return train_stage(with_vocab(cfg, tokenizer, WIKI_VOCABULARY), ctx, run_dir, batches, tokenizer)

@@ -29,7 +29,7 @@ def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
         raise UserError(f"{run_dir} is not a run dir (no {rundir.CONFIG}); pass a folder under runs/<job>/")
     try:
         cfg = from_dict(rundir.read_json(run_dir / rundir.CONFIG))
-        tokenizer = load_tokenizer(run_dir / "tokenizer.json")
+        tokenizer = load_tokenizer(run_dir / rundir.TOKENIZER)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     ckpt = run_dir / (rundir.BEST if which == "best" else rundir.LAST)

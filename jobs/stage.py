@@ -20,7 +20,6 @@ from jobs.context import JobContext
 from jobs.sample import load_run_model, sample_texts, write_samples
 from reports.curves import write_run_plots
 
-TOKENIZER = "tokenizer.json"
 
 
 def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,
@@ -34,8 +33,8 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
     main_rank = distributed.from_env().is_main
     run_dir.mkdir(parents=True, exist_ok=True)
     if main_rank:
-        if tokenizer is not None and not (run_dir / TOKENIZER).exists():
-            save_tokenizer(tokenizer, run_dir / TOKENIZER)
+        if tokenizer is not None and not (run_dir / rundir.TOKENIZER).exists():
+            save_tokenizer(tokenizer, run_dir / rundir.TOKENIZER)
         write_env(run_dir, cfg.device, ctx.attempt)
     summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model)
     if summary.get("status") == "completed" and main_rank:

@@ -111,3 +111,21 @@ def test_no_import_of_a_private_name_of_a_dependency():
             if private:
                 bad.append(f"{path.relative_to(REPO)}:{node.lineno} {private[-1]}")
     assert not bad, "private names of dependencies imported: " + "; ".join(bad)
+
+
+def test_run_dir_file_names_come_from_gpt_rundir():
+    """jobs/, reports/ and main.py name run-dir files through gpt.rundir's constants, so a rename
+    is one edit (docstrings and comments may still mention the names)."""
+    from gpt import rundir
+    names = {v for k, v in vars(rundir).items() if k.isupper() and isinstance(v, str) and "." in v}
+    names |= {n.rsplit("/", 1)[-1] for n in names}      # "checkpoints/last.pt" -> "last.pt" too
+    bad = []
+    for path in [*sorted((REPO / "jobs").glob("*.py")), *sorted((REPO / "reports").glob("*.py")),
+                 REPO / "main.py"]:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr)}
+        bad += [f"{path.relative_to(REPO)}:{n.lineno} {n.value!r}" for n in ast.walk(tree)
+                if isinstance(n, ast.Constant) and n.value in names and id(n) not in docstrings]
+    assert not bad, "use gpt.rundir's constant instead of the literal: " + "; ".join(bad)
