@@ -21,7 +21,6 @@ from jobs.sample import load_run_model, sample_texts, write_samples
 from reports.curves import write_run_plots
 
 
-
 def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,
                 model=None) -> dict:
     """Train cfg in run_dir, then (once completed) write loss.png and ppl.png; the summary with run_dir.
