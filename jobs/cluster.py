@@ -161,7 +161,7 @@ def describe(res: Resources, partition: str) -> str:
             f"mem={res.mem_gb:g}G time={res.time_min}min{extra}")
 
 
-def _slurm(*args: str) -> str:
+def slurm_command(*args: str) -> str:
     """Run a Slurm client command; LaunchError with its message when it fails."""
     try:
         out = subprocess.run(args, capture_output=True, text=True, timeout=60)
@@ -190,7 +190,7 @@ def check_cluster(res: Resources) -> str:
     Returns the partition the job will go to (the default one when none was asked for)."""
     require_sbatch()
     parts = {}
-    for line in _slurm("sinfo", "-h", "-o", "%P").split():
+    for line in slurm_command("sinfo", "-h", "-o", "%P").split():
         parts[line.rstrip("*")] = line.endswith("*")
     partition = res.partition or next((p for p, default in parts.items() if default), "")
     if partition not in parts:
@@ -198,7 +198,7 @@ def check_cluster(res: Resources) -> str:
             "the cluster has no default partition"
         raise LaunchError(f"{asked}; choose one of: {', '.join(parts)} (--partition)")
     nodes = []
-    for line in _slurm("sinfo", "-h", "-N", "-p", partition, "-o", "%N|%c|%m|%G").splitlines():
+    for line in slurm_command("sinfo", "-h", "-N", "-p", partition, "-o", "%N|%c|%m|%G").splitlines():
         name, cpus, mem_mb, gres = line.split("|")
         nodes.append((name, int(cpus.rstrip("+")), int(mem_mb.rstrip("+")), _gpus(gres)))
     cpus = res.cpus * res.tasks_per_node   # --cpus is per task; a node runs tasks_per_node of them

@@ -20,7 +20,7 @@ import sys
 
 from gpt import rundir
 from jobs import job_module
-from jobs.cluster import _slurm, pending_runs, resources_for
+from jobs.cluster import pending_runs, resources_for, slurm_command
 from jobs.context import JobContext
 from jobs.errors import LaunchError
 from jobs.request import LaunchRequest
@@ -69,7 +69,7 @@ def submit_chain(task: Task, ctx: JobContext, request: LaunchRequest) -> list[st
             ids.append(job_id)
             record_submitted([t], [job_id], folder, script)
         if ids:
-            _slurm("scontrol", "release", ids[0])
+            slurm_command("scontrol", "release", ids[0])
     except BaseException:     # a refused sbatch, an unwritable folder, Ctrl-C: nothing may run
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import to_dict
-from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, Resources, _slurm, announce, check_cluster,
-                          check_shared, job_states, require_sbatch)
+from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, Resources, announce, check_cluster, check_shared,
+                          job_states, require_sbatch, slurm_command)
 from jobs.context import JobContext
 from jobs.errors import LaunchError
 from jobs.request import LaunchRequest
@@ -85,7 +85,7 @@ def sbatch_file(text: str, spec_path: Path, spec_bytes: bytes, folder: Path,
     script = Path(folder) / script_name(text)
     rundir.write_atomic(spec_path, spec_bytes)
     rundir.write_atomic(script, text.encode())
-    return _slurm("sbatch", "--parsable", *options, str(script)).strip().split(";")[0], script
+    return slurm_command("sbatch", "--parsable", *options, str(script)).strip().split(";")[0], script
 
 
 def record_submitted(tasks: list, ids: list[str], folder: Path, script: Path) -> None:
