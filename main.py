@@ -13,6 +13,7 @@ A mistake (bad value, missing file, unwritable folder) prints one `error: ...` l
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 from gpt import rundir
 from gpt.config import preset_name
 from gpt.overrides import apply_overrides, to_dict
-from jobs import JOBS, job_module
+from jobs import JOBS, config_type, job_module
 
 # subcommands that are not training jobs: name -> (module, help)
 TOOLS = {
@@ -52,8 +53,11 @@ def _job_parser(sub, job: str) -> None:
     p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
+    fields = {f.name for f in dataclasses.fields(config_type(job))}
+    # a job without init_from (evaluate: run_dir=) still takes the flag, to say the key it has instead
     p.add_argument("--init-from", type=Path, default=None, metavar="RUN_DIR",
-                   help="start from the best weights of this finished run (same as init_from=RUN_DIR)")
+                   help="start from the best weights of this finished run (same as init_from=RUN_DIR)"
+                   if "init_from" in fields else argparse.SUPPRESS)
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     from jobs.request import add_arguments
     add_arguments(p)
