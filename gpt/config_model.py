@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from gpt.config_fields import ConfigError, added, check_choice, check_positive
 
 ATTENTIONS = ("fused", "explicit", "linear", "performer", "lowrank", "aft",
-              "synthesizer_dense", "synthesizer_random", "perceiver")
+              "synthesizer_dense", "synthesizer_random", "perceiver", "bigbird")
 SOFTMAX_ATTENTIONS = ("fused", "explicit")            # q.k logits -> softmax over the prefix
-QKV_ATTENTIONS = SOFTMAX_ATTENTIONS + ("linear", "performer", "lowrank")   # project x to q, k, v
+QKV_ATTENTIONS = SOFTMAX_ATTENTIONS + ("linear", "performer", "lowrank", "bigbird")   # project x to q, k, v
 BOUNDED_ATTENTIONS = ("lowrank", "aft", "synthesizer_dense", "synthesizer_random")  # (.., block_size) params
 MASKS = ("causal", "naive")
 SCORES = ("scaled_dot", "dot", "additive", "bilinear", "cosine")
@@ -58,6 +58,11 @@ def _check_attention(cfg: "GPTConfig") -> None:
                           f"{cfg.head_dim} (n_embd/n_head) must be even")
     check_positive("model", attn_rank=cfg.attn_rank, n_latents=cfg.n_latents,
                     n_features=cfg.n_features)
+    check_positive("model", sparse_block=cfg.sparse_block)
+    if min(cfg.sparse_window, cfg.sparse_global, cfg.sparse_random) < 0:
+        raise ConfigError(f"model.sparse_window={cfg.sparse_window}, model.sparse_global="
+                          f"{cfg.sparse_global} and model.sparse_random={cfg.sparse_random} are "
+                          "counts of blocks: each must be >= 0")
     if cfg.attention == "lowrank" and cfg.attn_rank > cfg.block_size:
         raise ConfigError(f"model.attn_rank={cfg.attn_rank} must be <= model.block_size "
                           f"{cfg.block_size} (a low-rank projection of the sequence)")
@@ -100,6 +105,10 @@ class GPTConfig:
     attn_rank: int = added(16)         # lowrank: k projected keys/values (k << block_size)
     n_latents: int = added(16)         # perceiver: m latents (m < block_size)
     n_features: int = added(64)        # performer: random features per head
+    sparse_block: int = added(8)       # bigbird: tokens per block
+    sparse_window: int = added(1)      # bigbird: earlier blocks in the sliding window (+ its own)
+    sparse_global: int = added(1)      # bigbird: first blocks every block sees
+    sparse_random: int = added(1)      # bigbird: random earlier blocks per query block
     pos_init: str = added("normal")      # "zeros": CS224n minGPT starts position embeddings at 0
     residual_init: str = added("scaled")  # "plain": N(0, 0.02) everywhere (minGPT); "scaled": GPT-2
     embeddings_file: str = added("")  # npz with "tokens" (V, n_embd) [+ "position"]: IFT6135's GPT-1

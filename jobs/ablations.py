@@ -34,6 +34,7 @@ VARIANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("synthesizer_dense", "synthesizer dense", ("model.attention=synthesizer_dense",)),
     ("synthesizer_random", "synthesizer random", ("model.attention=synthesizer_random",)),
     ("perceiver", "perceiver", ("model.attention=perceiver",)),
+    ("bigbird", "bigbird", ("model.attention=bigbird",)),
 ]
 DEFAULT_KEY = "fused"
 

@@ -19,7 +19,7 @@ from gpt.positions import RoPE, alibi_slopes
     (dict(attention="linear", mask="naive"), "model.mask=naive needs model.attention=explicit"),
     (dict(score="additive"), "use model.attention=explicit, or a fused score: scaled_dot, dot, bilinear, cosine"),
     (dict(attention="aft", score="dot"), "model.score=dot applies to softmax attention only"),
-    (dict(attention="perceiver", qkv="mlp"), "model.qkv=mlp needs a mixer with q/k/v projections (fused, explicit, linear, performer, lowrank)"),
+    (dict(attention="perceiver", qkv="mlp"), "model.qkv=mlp needs a mixer with q/k/v projections (fused, explicit, linear, performer, lowrank, bigbird)"),
     (dict(attention="performer", pos_embedding="rope"), "with model.attention=performer choose learned, sinusoidal or none"),
     (dict(attention="synthesizer_dense", pos_embedding="alibi"), "choose learned, sinusoidal or none"),
     (dict(n_embd=12, n_head=4, pos_embedding="rope"), "head_dim 3 (n_embd/n_head) must be even"),

@@ -15,7 +15,7 @@ from gpt.trainer import train
 
 V, T = 40, 16
 SMALL = dict(vocab_size=V, n_layer=2, n_head=2, n_embd=16, block_size=T, dropout=0.0,
-             attn_rank=4, n_latents=4, n_features=16)
+             attn_rank=4, n_latents=4, n_features=16, sparse_block=2)   # bigbird: 8 blocks
 VARIANTS = {   # name -> the GPTConfig fields it changes
     **{a: dict(attention=a) for a in ATTENTIONS},
     **{f"score={s}": dict(attention="explicit", score=s) for s in ("dot", "additive", "bilinear", "cosine")},

@@ -81,7 +81,7 @@ def test_attention_ablations_builds_every_variant_on_one_base():
     assert models["abl-mask-naive"].mask == "naive" and models["abl-pos-alibi"].pos_embedding == "alibi"
     assert {m.attention for m in models.values()} >= {"fused", "explicit", "linear", "performer", "lowrank",
                                                       "aft", "synthesizer_dense", "synthesizer_random",
-                                                      "perceiver"}
+                                                      "perceiver", "bigbird"}
     with pytest.raises(ConfigError, match="variant"):
         build("attention_ablations", ["model.block_size=8"])    # lowrank rank 16 > 8: names the variant
 

@@ -4,13 +4,14 @@
     y, weights = mixer(x, return_weights=False)    # x, y (B, T, C); weights (B, h, T, T) or None
 
 One module per family: softmax (fused | explicit, with mask / score / qkv options), kernel
-(linear, performer), lowrank, aft, synthesizer (dense, random), perceiver.
+(linear, performer), lowrank, aft, synthesizer (dense, random), perceiver, bigbird (block-sparse).
 """
 from __future__ import annotations
 
 import torch.nn as nn
 
 from gpt.attention.aft import AFTAttention
+from gpt.attention.bigbird import BigBirdAttention
 from gpt.attention.kernel import LinearAttention, PerformerAttention
 from gpt.attention.lowrank import LowRankAttention
 from gpt.attention.perceiver import PerceiverAttention
@@ -28,6 +29,7 @@ REGISTRY: dict[str, type[nn.Module]] = {
     "synthesizer_dense": DenseSynthesizer,
     "synthesizer_random": RandomSynthesizer,
     "perceiver": PerceiverAttention,
+    "bigbird": BigBirdAttention,
 }
 
 
