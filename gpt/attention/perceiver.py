@@ -1,4 +1,14 @@
-"""Perceiver-style bottleneck (the CS224n a5 "perceiver" variant), as one token mixer.
+"""A per-layer Perceiver-style bottleneck mixer with CS224n a5's causal cross-attention mask.
+
+What this is, and what it is not: CS224n a5's "perceiver" variant is a whole-model architecture:
+ONE DownProjectBlock (m learned basis vectors C cross-attend to the embedded tokens), then
+n_layer - 2 ordinary self-attention blocks that run on the m latents only, then ONE UpProjectBlock
+(the embedded tokens, x_input, cross-attend to the latents), then the head. This module is a
+*token mixer*: every one of the model's n_layer blocks goes down to m latents and straight back
+up inside its attention, with no self-attention among the latents and the token stream (and the
+MLP) at full length T in every block. It shares CS224n's mask and its down/up cross-attention
+idea, not its layer layout or parameter count; a course number for the perceiver variant is not
+reproduced by model.attention=perceiver.
 
 Down: m learned latents cross-attend to the T tokens; up: the tokens cross-attend to the m latents.
 Causality is kept as in CS224n's CausalCrossAttention, with the lower-triangular mask sliced to the
