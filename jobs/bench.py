@@ -5,6 +5,7 @@
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
     python main.py bench train --attention all      # every attention variant, ratio to fused
     python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/bench_scaling.py)
+    python main.py bench attention --lengths 64,128,256,512   # one layer's cost vs T (jobs/bench_attention.py)
 
 `bench train` runs the real trainer (`gpt.trainer.train`, prefetch and logging included) on random
 tokens in a throw-away run dir and reads back the trainer's own steady-state ms/step (the first
@@ -178,6 +179,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="K > 1: time 1 and K data-parallel ranks (torchrun, per-rank batch kept) and "
                         "print the scaling efficiency")
     t.set_defaults(bench=_bench_train)
+    from jobs.bench_attention import add_parser as add_attention   # `bench attention`
+    add_attention(sub)
     r = sub.add_parser("report", help="build a report of N synthetic run dirs, twice, and time it")
     r.add_argument("--runs", type=int, default=200)
     r.set_defaults(bench=_bench_report)
