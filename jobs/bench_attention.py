@@ -77,6 +77,7 @@ def _time_once(layer, x, backward: bool, sync) -> float:
 def measure(args: argparse.Namespace) -> dict:
     """Median ms per layer of each variant at each length (round-robin repeats); the JSON dict."""
     import torch
+
     from gpt.trainer import resolve_device
     device = resolve_device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
