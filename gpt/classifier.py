@@ -43,7 +43,7 @@ class GPTClassifier(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def num_params(self) -> int:
-        """Trainable parameters, counting tied weights once."""
+        """All parameters, trainable and frozen, tied weights once (apart: gpt.param_counts)."""
         return sum(p.numel() for p in self.parameters())
 
     def load_backbone(self, checkpoint: Path) -> None:

@@ -43,7 +43,7 @@ class LSTMLM(nn.Module):
             nn.init.normal_(self.lm_head.weight, 0.0, 0.02)
 
     def num_params(self) -> int:
-        """Trainable parameters (embeddings included), for logs and reports."""
+        """All parameters, trainable and frozen, tied weights once (apart: gpt.param_counts)."""
         return sum(p.numel() for p in self.parameters())
 
     def forward_with_state(self, idx: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:

@@ -116,7 +116,7 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, 0.0, 0.02)
 
     def num_params(self) -> int:
-        """Trainable parameters, counting tied weights once."""
+        """All parameters, trainable and frozen, tied weights once (apart: gpt.param_counts)."""
         return sum(p.numel() for p in self.parameters())
 
     def _embed(self, idx: torch.Tensor) -> torch.Tensor:

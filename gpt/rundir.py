@@ -6,7 +6,7 @@
         .lock (while a trainer runs: gpt.runlock)
 
 metrics.jsonl holds one JSON object per line, each with "kind" and "step":
-    start  {attempt, resumed, n_params, max_iters, iters_per_epoch, device, [mfu_omitted: why]}
+    start  {attempt, resumed, n_params, n_trainable, n_frozen, max_iters, iters_per_epoch, device, [mfu_omitted: why]}
     train  {epoch, loss, ppl, lr, ms_per_step, tokens_per_s, elapsed_s,
             [gpu_mem_allocated_mb, gpu_mem_reserved_mb, gpu_mem_peak_allocated_mb, mfu_pct]}
     val    {epoch, loss, ppl, train_loss, train_ppl, elapsed_s}

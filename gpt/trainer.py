@@ -31,19 +31,29 @@ from pathlib import Path
 
 import torch
 
-from gpt import build_model, distributed, perf
+from gpt import build_model, distributed, perf, rundir
 from gpt.batches import Batches
-from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_state, save_checkpoint
+from gpt.checkpoint import (
+    load_checkpoint,
+    load_model_state,
+    load_optimizer_state,
+    save_checkpoint,
+)
 from gpt.config import RunConfig
-from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
+from gpt.device import (
+    autocast_for,
+    compile_errors_as_config_errors,
+    enable_tf32,
+    resolve_device,
+)
 from gpt.divergence import all_finite, diverged
 from gpt.epoch_batches import for_training, token_counter
 from gpt.evaluation import batch_loss, evaluate
 from gpt.optim import lr_at, make_optimizer
 from gpt.overrides import config_hash, to_dict
+from gpt.param_counts import describe, param_counts
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
-from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
 from gpt.trainer_metrics import SpeedWindow, run_summary
@@ -144,11 +154,12 @@ class _Loop:
         s, t = self.state, self.cfg.train
         resumed = s.step > 0
         mfu_note = {"mfu_omitted": self.speed.no_mfu_reason} if self.speed.no_mfu_reason else {}
-        self.log("start", attempt=self.attempt, resumed=resumed, n_params=self.raw_model.num_params(),
+        counts = param_counts(self.raw_model)   # n_params (all), n_trainable, n_frozen
+        self.log("start", attempt=self.attempt, resumed=resumed, **counts,
                  max_iters=self.max_iters, iters_per_epoch=self.per_epoch, device=str(self.device),
                  loss_reduction=t.loss_reduction, world_size=self.world.world_size, **mfu_note)
         self.progress.note(f"{'resuming at' if resumed else 'starting'} step {s.step}/{self.max_iters} "
-                           f"on {self.device} ({self.raw_model.num_params():,} parameters)")
+                           f"on {self.device}, {describe(counts)}")
         ckpt_every = t.checkpoint_interval or t.eval_interval
         self.speed.restart()
         rows = distributed.shard_rows(t.batch_size, self.world.rank, self.world.world_size)
@@ -282,7 +293,7 @@ class _Loop:
             return {"status": "completed", "steps": s.step, "rank": self.world.rank,
                     "world_size": self.world.world_size}
         summary = run_summary(self.cfg, s, self.metrics, self.speed.speeds, per_epoch=self.per_epoch,
-                              n_params=self.raw_model.num_params(), device=str(self.device),
+                              params=param_counts(self.raw_model), device=str(self.device),
                               attempt=self.attempt, world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
         write_json(self.run_dir / rundir.SUMMARY, summary)

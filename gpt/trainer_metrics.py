@@ -64,11 +64,12 @@ class SpeedWindow:
         return ms, tokens_per_s, mfu
 
 
-def run_summary(cfg: RunConfig, state, metrics: Path, speeds: list, *, per_epoch: float, n_params: int,
-                device: str, attempt: int, world_size: int) -> dict:
+def run_summary(cfg: RunConfig, state, metrics: Path, speeds: list, *, per_epoch: float,
+                params: dict[str, int], device: str, attempt: int, world_size: int) -> dict:
     """summary.json of a completed run: best (by train.select_by) and final evaluation, medians of
     ms/step, tokens/s, MFU and GPU memory (the last train row's speed when every window was
-    warm-up, e.g. a short run or one resumed near its end)."""
+    warm-up, e.g. a short run or one resumed near its end). `params`: gpt.param_counts's
+    n_params (all), n_trainable and n_frozen."""
     vals = rundir.latest_per_step(rundir.read_jsonl(metrics), "val")
     final = vals[-1] if vals else {}
     best = next((r for r in vals if r["step"] == state.best_step), final)
@@ -84,7 +85,7 @@ def run_summary(cfg: RunConfig, state, metrics: Path, speeds: list, *, per_epoch
         "final_val_accuracy": final.get("accuracy"), "final_train_accuracy": final.get("train_accuracy"),
         "final_val_loss": final.get("loss"), "final_val_ppl": final.get("ppl"),
         "final_train_loss": final.get("train_loss"), "final_train_ppl": final.get("train_ppl"),
-        "wall_s": state.elapsed_s, "n_params": n_params, "device": device,
+        "wall_s": state.elapsed_s, **params, "device": device,
         "ms_per_step": _median([m for m, _, _ in speeds]),
         "tokens_per_s": _median([v for _, v, _ in speeds]),
         "mfu_pct": _median([u for _, _, u in speeds if u is not None]),

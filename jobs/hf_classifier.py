@@ -31,7 +31,7 @@ class HFClassifier(nn.Module):
         self.hf = hf_model
 
     def num_params(self) -> int:
-        """Trainable parameters."""
+        """All parameters, trainable and frozen (apart: gpt.param_counts)."""
         return sum(p.numel() for p in self.parameters())
 
     def forward(self, idx, targets=None, mask=None):

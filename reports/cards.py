@@ -81,10 +81,13 @@ def _run_time(run: Run) -> str:
 def run_card(run: Run) -> Table:
     """Parameter count, model, data, hyperparameters, hardware, run time and code of one run."""
     params = run.summary.get("n_params") or run.start.get("n_params")
+    frozen = run.summary.get("n_frozen", run.start.get("n_frozen"))
+    trainable = run.summary.get("n_trainable", run.start.get("n_trainable"))
     env = run.env
     data = run.cfg("data") or {}
     rows = [
-        ["parameters", fmt(params, ",d")],
+        ["parameters", fmt(params, ",d") + (f" ({fmt(trainable, ',d')} trainable, {fmt(frozen, ',d')} "
+                                            "frozen)" if frozen is not None else "")],
         ["model", _model(run)],
         ["data", f"{data.get('dataset', MISSING)} ({data.get('tokenizer', MISSING)} tokens)"
          if isinstance(data, dict) else MISSING],

@@ -27,7 +27,8 @@ GROUP = ["dataset", "job", "arch"]   # bold compares runs within these only
 DESCRIPTIONS = {
     "exp": "experiment number", "job": "the job that ran it", "dataset": "data.dataset",
     "status": "incomplete = no summary.json yet (cut short or still running; its numbers so far)",
-    "lr": "learning rate", "params": "trainable parameters",
+    "lr": "learning rate",
+    "params": "trainable parameters (frozen ones are on the run card; runs before the split: all)",
     "best val ppl": "lowest validation perplexity over all evaluations, reached at best epoch",
     "train ppl": "training perplexity measured at that evaluation",
     "s/epoch": "training wall-clock seconds per epoch", "tokens/s": "median training throughput",
@@ -99,11 +100,19 @@ def run_row(run: Run) -> dict:
         "arch": _arch(run), "layers": _number(run.cfg("model.n_layer")),
         "optimizer": _text(run.cfg("optim.name")), "lr": _number(run.cfg("optim.lr")),
         "weight decay": _number(run.cfg("optim.weight_decay")),
-        "params": _number(run.summary.get("n_params") or run.start.get("n_params")),
+        "params": _number(_trainable_params(run)),
         "best val ppl": _float(best["ppl"]), "best epoch": _float(best["epoch"]),
         "train ppl": _float(best["train_ppl"]), "s/epoch": _seconds_per_epoch(run),
         "tokens/s": _tokens_per_s(run), "GPU MB": steady_memory(run)["allocated"],
     }
+
+
+def _trainable_params(run: Run):
+    """n_trainable of summary.json (or the start row); runs that predate it only have n_params."""
+    for source in (run.summary, run.start):
+        if source.get("n_trainable") is not None:
+            return source["n_trainable"]
+    return run.summary.get("n_params") or run.start.get("n_params")
 
 
 def _sort_key(row: dict) -> tuple:
