@@ -4,16 +4,28 @@
     logits, loss = model(idx, targets, mask)           # idx (B, T) -> logits (B, T, vocab)
     logits, state = model.forward_with_state(idx)      # state = (h, c), each (n_layer, B, H)
     logits, state = model.forward_with_state(nxt, state)   # continue where it stopped
+    log_probas, state = model.course_forward(idx, model.initial_states(B))   # IFT6135 A2's contract
+    loss = model.course_loss(log_probas, targets, mask)                      # and its loss
 
 Shape: embedding (V, E) -> LSTM stack (E -> H) -> MLP head H -> E -> ReLU -> V, whose last
 layer shares its weight with the embedding (IFT6135 A2's tied classifier). As IFT6135's LSTM,
 the forward can start from a given state and returns the final one (`forward_with_state`);
 sampling carries it token by token instead of re-reading a cropped window.
+
+IFT6135 A2 (Problem 1) states the contract of its LSTM as `forward(inputs, hidden_states) ->
+(log_probas, hidden_states)`: log-probabilities (not logits) of the next token, and the final
+(h, c); `loss(log_probas, targets, mask)` is the NLL averaged over each sequence's real tokens,
+then over the batch; `initial_states(batch_size)` gives zeros. `course_forward`, `course_loss`
+and `initial_states` are that contract on this model. `forward` itself keeps the contract every
+model of the toolkit shares with the trainer, `(logits, loss)`: the trainer's loss is computed
+from logits in float32 (F.cross_entropy applies the log-softmax), the same numbers as the
+course's NLL of log_softmax(logits).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from gpt.config import LSTMConfig
 from gpt.loss import lm_loss
@@ -55,3 +67,22 @@ class LSTMLM(nn.Module):
         """idx (B, T) -> (logits (B, T, V), loss or None), from `state` (zeros when None)."""
         logits, _ = self.forward_with_state(idx, state)
         return logits, (lm_loss(logits, targets, mask) if targets is not None else None)
+
+    def initial_states(self, batch_size: int, device=None) -> State:
+        """IFT6135's initial state: zeros h, c, each (n_layer, batch_size, hidden_size)."""
+        device = device if device is not None else self.wte.weight.device
+        shape = (self.cfg.n_layer, batch_size, self.cfg.hidden_size)
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
+
+    def course_forward(self, inputs: torch.Tensor, hidden_states: State | None = None
+                       ) -> tuple[torch.Tensor, State]:
+        """IFT6135 A2's forward: inputs (B, T), hidden_states (h, c) -> (log_probas (B, T, V), the
+        final (h, c)); log_probas[b, t, i] = log p(x_{t+1} = i | x_{0..t})."""
+        logits, state = self.forward_with_state(inputs, hidden_states)
+        return F.log_softmax(logits.float(), dim=-1), state
+
+    def course_loss(self, log_probas: torch.Tensor, targets: torch.Tensor,
+                    mask: torch.Tensor | None) -> torch.Tensor:
+        """IFT6135 A2's loss: -(1/T_b) sum_t log p(w_{t+1}) over each sequence's real (mask 1)
+        tokens, averaged over the batch. log_probas (B, T, V), targets and mask (B, T)."""
+        return lm_loss(log_probas, targets, mask, reduction="sequence")   # log_softmax is idempotent
