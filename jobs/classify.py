@@ -7,7 +7,9 @@
     python main.py classify data.dataset=DIR                            # DIR/{train,valid,test}.tsv
 
 Data: `text<TAB>label` files (labels any strings; see jobs/classify_data.py), SST-2 after
-`python data.py download sst2 --data-root DIR`, or a `datasets.save_to_disk` folder.
+`python data.py download sst2-sentences --data-root DIR` (seed 002's sentence-level SST-2: train
+6,920 / valid 872 / test 1,821; the default preset's), `data.dataset=sst2` (SentEval's copy: train
+is GLUE's 67,349 phrases), or a `datasets.save_to_disk` folder.
 Backbones: model.source=hf:NAME (any Hugging Face encoder by name or folder, from the local cache,
 needs `pip install -r requirements-extra.txt`), or model.source=gpt (our GPT: from scratch with a
 char tokenizer, or from a finished LM run with --init-from, its tokenizer and architecture).
@@ -46,9 +48,10 @@ LABELS = "labels.json"
 
 def default() -> RunConfig:
     """Seed 002 §3: roberta-base on SST-2, batch 64, AdamW lr 5e-5 (eps 1e-8, torch's weight decay
-    0.01, betas 0.9/0.999), no clipping (zero_grad, backward, step), 10 epochs; best by val accuracy."""
+    0.01, betas 0.9/0.999), no clipping (zero_grad, backward, step), 10 epochs; best by val accuracy.
+    The seed's SST-2 is the sentence-level split (train 6,920 / valid 872 / test 1,821)."""
     return RunConfig(name="roberta-sst2", model=ClassifierConfig(source="hf:roberta-base", block_size=128),
-                     data=DataConfig(dataset="sst2"),
+                     data=DataConfig(dataset="sst2-sentences"),
                      optim=OptimConfig(name="adamw", lr=5e-5, betas=(0.9, 0.999), weight_decay=0.01,
                                        grad_clip=0.0),
                      train=TrainConfig(epochs=10, batch_size=64, eval_iters=20, log_interval=50,

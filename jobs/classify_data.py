@@ -4,7 +4,11 @@
     labels = label_names(splits)                   # class id -> label string, from the train split
 
 `data.dataset` is one of
-- `sst2`: <data_root>/sst2/{train,valid,test}.tsv, fetched by `python data.py download sst2`;
+- `sst2-sentences`: seed 002's SST-2, the sentence-level split (train 6,920 / valid 872 / test
+  1,821 sentences), <data_root>/sst2-sentences/stsa.binary.{train,dev,test} (`label sentence`
+  lines), fetched by `python data.py download sst2-sentences`;
+- `sst2`: SentEval's copy, whose train split is GLUE's 67,349 phrases (valid 872 / test 1,821
+  sentences as above), <data_root>/sst2/{train,valid,test}.tsv, `python data.py download sst2`;
 - `smoke-sources`: a tiny set derived deterministically from the shared corpora (a line of Tiny
   Shakespeare vs a sentence of WikiText-2), so `--preset smoke` works with no labelled data at hand;
 - a folder holding <split>.tsv files (split names from data.train_split / val_split / test_split,
@@ -23,8 +27,8 @@ import numpy as np
 import data
 from gpt.config import DataConfig
 from gpt.rundir import write_atomic
-from jobs.errors import UserError
 from jobs.context import JobContext
+from jobs.errors import UserError
 
 Split = tuple[list[str], list[str]]   # (texts, label strings)
 SMOKE = "smoke-sources"
@@ -51,6 +55,26 @@ def read_tsv(path: Path, text_column: str = "text", label_column: str = "label")
         labels.append(label.strip())
     if not texts:
         raise UserError(f"{path} has no text<TAB>label lines")
+    return texts, labels
+
+
+def read_label_first(path: Path) -> Split:
+    """(texts, labels) of a `label sentence` file (Kim 2014's stsa.binary.*: "1 a stirring ...")."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not UTF-8 text ({exc})") from None
+    texts, labels = [], []
+    for n, line in enumerate(lines, 1):
+        label, _, text = line.strip().partition(" ")
+        if not line.strip():
+            continue
+        if not text.strip():
+            raise UserError(f"{path} line {n} is not `label sentence` (got {line[:60]!r})")
+        texts.append(text.strip())
+        labels.append(label)
+    if not texts:
+        raise UserError(f"{path} has no `label sentence` lines")
     return texts, labels
 
 
@@ -121,6 +145,9 @@ def read_splits(cfg: DataConfig, ctx: JobContext) -> dict[str, Split]:
     names = {"train": cfg.train_split, "val": cfg.val_split}
     if cfg.test_split:
         names["test"] = cfg.test_split
+    if cfg.dataset == "sst2-sentences":   # files and download from the registry, as sst2's
+        return {split: read_label_first(data.dataset_file(cfg.dataset, name, ctx.data_root))
+                for split, name in names.items()}
     if cfg.dataset == "sst2":   # its files (and how to download them) come from the dataset registry
         return {split: read_tsv(data.dataset_file("sst2", name, ctx.data_root), cfg.text_column,
                                 cfg.label_column) for split, name in names.items()}
@@ -129,7 +156,7 @@ def read_splits(cfg: DataConfig, ctx: JobContext) -> dict[str, Split]:
     else:
         folder = Path(cfg.dataset).expanduser()
         if not folder.is_dir():
-            raise UserError(f"data.dataset={cfg.dataset!r} is not sst2, {SMOKE}, or a folder of "
+            raise UserError(f"data.dataset={cfg.dataset!r} is not sst2-sentences, sst2, {SMOKE}, or a folder of "
                             f"<split>.tsv files / a saved Hugging Face dataset")
         if (folder / "dataset_dict.json").is_file():
             return _from_disk(folder, cfg, names)

@@ -279,7 +279,7 @@ def test_a_saved_hf_dataset_is_read_with_its_column_names(labelled, tmp_path):
 @pytest.mark.parametrize("overrides, message", [
     (["model.n_classes=3"], "model.n_classes=3 but the data has 2 labels"),
     (["model.source=hf:roberta-base", "init_from=/nonexistent"], "drop one of them"),
-    (["data.dataset=/nonexistent"], "not sst2, smoke-sources, or a folder"),
+    (["data.dataset=/nonexistent"], "not sst2-sentences, sst2, smoke-sources, or a folder"),
     (["data.test_split=holdout"], "has no holdout.tsv"),
 ])
 def test_hostile_options_are_one_line_errors(labelled, tmp_path, overrides, message):

@@ -67,7 +67,7 @@ def test_hostile_names_are_one_line_errors_listing_the_choices(toy, data_root, t
         with pytest.raises(DataError) as err:
             data.load(cfg, 8, data_root, tmp_path)
         assert needle in str(err.value) and "\n" not in str(err.value), str(err.value)
-    with pytest.raises(DataError, match="unknown dataset 'nope'; choose one of: tinyshakespeare, .*, sst2"):
+    with pytest.raises(DataError, match="unknown dataset 'nope'; choose one of: tinyshakespeare, .*, sst2, sst2-sentences"):
         data.dataset_file("nope", "train", data_root)
     with pytest.raises(DataError, match="unknown toy file 'test'; choose one of: train, valid"):
         data.dataset_file("toy", "test", toy)
