@@ -64,10 +64,13 @@ def test_runs_past_block_size_without_learned_positions():
 
 
 def test_the_pattern_seed_is_saved_with_the_model():
-    a, b = _model(attention="bigbird"), _model(attention="bigbird")
+    a, b = _model(attention="bigbird", sparse_block=2), _model(attention="bigbird", sparse_block=2)
     b.blocks[0].attn.pattern_seed.fill_(12345)
+    b.blocks[0].attn.seed = 12345
     b.load_state_dict(a.state_dict())
-    assert int(b.blocks[0].attn.pattern_seed) == int(a.blocks[0].attn.pattern_seed)
+    assert b.blocks[0].attn.seed == int(b.blocks[0].attn.pattern_seed) == a.blocks[0].attn.seed
+    idx = torch.randint(0, V, (1, T), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a.attention_maps(idx)[0], b.attention_maps(idx)[0])   # same pattern in use
 
 
 @pytest.mark.parametrize("fields,words", [

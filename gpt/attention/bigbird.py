@@ -55,17 +55,23 @@ class BigBirdAttention(Mixer):
         self.add_output(cfg)
         self.block = cfg.sparse_block
         self.window, self.n_global, self.n_random = cfg.sparse_window, cfg.sparse_global, cfg.sparse_random
-        # drawn from torch's generator, so a seeded model init gives the same pattern
+        # drawn from torch's generator, so a seeded model init gives the same pattern; saved with
+        # the weights, and mirrored as a Python int so a forward on CUDA never syncs to read it
         self.register_buffer("pattern_seed", torch.randint(0, 2**31 - 1, ()))
+        self.seed = int(self.pattern_seed)
+        self.register_load_state_dict_post_hook(BigBirdAttention._reread_seed)
         self.attn_dropout_p = cfg.dropout
         self._tables: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
+    @staticmethod
+    def _reread_seed(module: "BigBirdAttention", _incompatible_keys) -> None:
+        module.seed = int(module.pattern_seed)   # a checkpoint's pattern replaces the initial one
+
     def tables(self, n_blocks: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """(n_blocks, K) key-block index per slot and (n_blocks, K) bool "slot is used"; cached."""
-        key = (n_blocks, str(device), int(self.pattern_seed))
+        key = (n_blocks, str(device), self.seed)
         if key not in self._tables:
-            pattern = block_pattern(n_blocks, self.window, self.n_global, self.n_random,
-                                    int(self.pattern_seed))
+            pattern = block_pattern(n_blocks, self.window, self.n_global, self.n_random, self.seed)
             K = max(len(p) for p in pattern)
             index = torch.zeros(n_blocks, K, dtype=torch.long)
             used = torch.zeros(n_blocks, K, dtype=torch.bool)
