@@ -63,6 +63,9 @@ def _check_attention(cfg: "GPTConfig") -> None:
         raise ConfigError(f"model.sparse_window={cfg.sparse_window}, model.sparse_global="
                           f"{cfg.sparse_global} and model.sparse_random={cfg.sparse_random} are "
                           "counts of blocks: each must be >= 0")
+    if cfg.attention == "bigbird" and cfg.sparse_block > cfg.block_size:
+        raise ConfigError(f"model.sparse_block={cfg.sparse_block} must be <= model.block_size "
+                          f"{cfg.block_size} (a block is a slice of the sequence)")
     if cfg.attention == "lowrank" and cfg.attn_rank > cfg.block_size:
         raise ConfigError(f"model.attn_rank={cfg.attn_rank} must be <= model.block_size "
                           f"{cfg.block_size} (a low-rank projection of the sequence)")

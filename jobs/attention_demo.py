@@ -22,6 +22,7 @@ K002 = [[0.47, 0.65, 0.60], [0.64, 0.50, -0.59], [-0.03, -0.48, -0.88], [0.43, -
 V002 = [[-0.07, -0.88, 0.47], [0.37, -0.93, -0.07], [-0.25, -0.75, 0.61], [0.94, 0.20, 0.28]]
 TOLERANCE = 0.05   # seed 002: "solutions within a 0.05 error will receive full credit"
 S_LARGE = 1000.0   # the seeds' "large number S"
+MAX_SIZE = 256     # keys per case and numbers per vector: the hand-set layer holds (9d, 3d) weights
 
 
 def seed_cases():
@@ -119,6 +120,9 @@ def main(args: argparse.Namespace) -> int:
     values = _matrix(args.values, "--values") if args.values else torch.tensor(V002, dtype=torch.float64)
     query = _matrix(args.query, "--query") if ";" in args.query else _vector(args.query, "--query")
     n, d = keys.shape
+    if max(n, d, values.shape[1]) > MAX_SIZE:
+        raise UserError(f"attention_demo: at most {MAX_SIZE} keys and {MAX_SIZE} numbers per vector "
+                        f"(got {n} keys of {d}, values of {values.shape[1]}): a demo, not a benchmark")
     if values.shape[0] != n or query.shape[-1] != d or (query.dim() == 2 and query.shape[0] != n):
         raise UserError(f"attention_demo: shapes do not fit: keys {n}x{d}, values "
                         f"{values.shape[0]}x{values.shape[1]}, query {'x'.join(map(str, query.shape))}; "

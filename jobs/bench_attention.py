@@ -127,9 +127,10 @@ def bench_attention(args: argparse.Namespace) -> None:
     from reports.attention_cost import cost_figure
     from reports.figures import save_figure
     args.lengths, args.variants = parse_lengths(args.lengths), parse_variants(args.attention)
-    for flag in ("batch_size", "n_embd", "n_head", "repeats"):
-        if getattr(args, flag) <= 0:
-            raise UserError(f"bench attention --{flag.replace('_', '-')}={getattr(args, flag)} must be > 0")
+    for flag, most in (("batch_size", 1024), ("n_embd", 8192), ("n_head", 256), ("repeats", 1000)):
+        if not 0 < getattr(args, flag) <= most:
+            raise UserError(f"bench attention --{flag.replace('_', '-')}={getattr(args, flag)} must "
+                            f"be > 0 and <= {most}")
     if args.warmup < 0:
         raise UserError(f"bench attention --warmup={args.warmup} must be >= 0")
     if args.n_embd % args.n_head:

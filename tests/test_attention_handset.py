@@ -56,6 +56,7 @@ def test_the_tool_prints_every_case_and_a_custom_one(capsys):
     (["--query", "1,0", "--keys", "1,0;0"], "same number of values"),
     (["--query", "1,0", "--keys", "1,0;0,1", "--values", "1;2;3"], "shapes do not fit"),
     (["--keys", "1,0;0,1"], "need --query"),
+    (["--query", ",".join(["1"] * 300), "--keys", ",".join(["1"] * 300), "--values", "1"], "at most 256"),
 ])
 def test_bad_input_is_one_line(capsys, args, words):
     assert main.main(["attention_demo", *args]) == 2

@@ -58,6 +58,7 @@ def test_bench_attention_measures_prints_and_writes(tmp_path):
     (["--attention", "fused,"], "unknown variant"),
     (["--n-embd", "30", "--n-head", "4"], "divisible"),
     (["--repeats", "0"], "--repeats=0 must be > 0"),
+    (["--batch-size", "100000"], "--batch-size=100000 must be > 0 and <= 1024"),
     (["--warmup", "-1"], "must be >= 0"),
 ])
 def test_bad_flags_are_one_line_and_write_nothing(tmp_path, capsys, args, words):

@@ -77,6 +77,7 @@ def test_the_pattern_seed_is_saved_with_the_model():
     (dict(sparse_block=0), "sparse_block=0 must be > 0"),
     (dict(sparse_window=-1), "must be >= 0"),
     (dict(sparse_random=-2), "must be >= 0"),
+    (dict(attention="bigbird", sparse_block=10**9), "sparse_block=1000000000 must be <= model.block_size 24"),
     (dict(attention="bigbird", score="additive"), "softmax attention only"),
     (dict(attention="bigbird", pos_embedding="rope"), "acts on softmax attention logits"),
 ])
