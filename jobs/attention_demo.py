@@ -11,7 +11,8 @@ gives full credit within 0.05. Cases: select v0 with q = S k0; average all with 
 logit equal) and with q = mean of the keys (a common answer: close, not exact); average v0, v1
 with q = 10 (k0 + k1); §1.4's replaced k2 (averaging three; returning v2 with |k2| = 1); select
 all with Q = S K (causal rows); seed 003 §2b's average of two with orthonormal keys.
-Scores are unscaled dot products, as in both seeds.
+Scores are unscaled dot products, as in both seeds. Not here: seed 003 §2e's c_1 ~ u_b - u_c,
+which needs x_1 to attend to x_2 and x_3 (bidirectional); the toolkit's attention is causal.
 """
 from __future__ import annotations
 
