@@ -18,14 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from data_readers import (
-    StridedExamples,
-    birth_places_vocabulary,
-    gpt1_vocabulary,
-    npz_tokens,
-    read_text,
-    wikitext103_split,
-)
+from data_readers import (StridedExamples, birth_places_vocabulary, gpt1_vocabulary, npz_tokens, read_text,
+                          wikitext103_split)
 from data_sources import DataError, Source, github
 from gpt.batches import Batches, TokenStream
 from gpt.config import DataConfig

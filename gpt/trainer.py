@@ -31,21 +31,11 @@ from pathlib import Path
 
 import torch
 
-from gpt import build_model, distributed, perf, rundir
+from gpt import build_model, distributed, perf
 from gpt.batches import Batches
-from gpt.checkpoint import (
-    load_checkpoint,
-    load_model_state,
-    load_optimizer_state,
-    save_checkpoint,
-)
+from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_state, save_checkpoint
 from gpt.config import RunConfig
-from gpt.device import (
-    autocast_for,
-    compile_errors_as_config_errors,
-    enable_tf32,
-    resolve_device,
-)
+from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
 from gpt.divergence import all_finite, diverged
 from gpt.epoch_batches import for_training, token_counter
 from gpt.evaluation import batch_loss, evaluate
@@ -54,6 +44,7 @@ from gpt.overrides import config_hash, to_dict
 from gpt.param_counts import describe, param_counts
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
+from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
 from gpt.trainer_metrics import SpeedWindow, run_summary

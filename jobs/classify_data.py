@@ -27,8 +27,8 @@ import numpy as np
 import data
 from gpt.config import DataConfig
 from gpt.rundir import write_atomic
-from jobs.context import JobContext
 from jobs.errors import UserError
+from jobs.context import JobContext
 
 Split = tuple[list[str], list[str]]   # (texts, label strings)
 SMOKE = "smoke-sources"
