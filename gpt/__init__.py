@@ -12,7 +12,11 @@ def build_model(model_cfg):
     from gpt.embeddings import apply_embeddings
     from gpt.lstm import LSTMLM
     from gpt.model import GPT
-    model = {"gpt": GPT, "lstm": LSTMLM, "classifier": GPTClassifier}[model_cfg.arch](model_cfg)
+    from gpt.perceiver_model import CS224nPerceiverGPT
+    model = {"gpt": GPT, "lstm": LSTMLM, "classifier": GPTClassifier}[model_cfg.arch]
+    if getattr(model_cfg, "perceiver_layout", "") == "cs224n":   # a whole-model layout, not a mixer
+        model = CS224nPerceiverGPT
+    model = model(model_cfg)
     if model_cfg.arch != "classifier":   # ClassifierConfig has no embeddings options
         apply_embeddings(model, model_cfg)
     return model

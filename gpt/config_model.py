@@ -23,6 +23,7 @@ SCORES = ("scaled_dot", "dot", "additive", "bilinear", "cosine")
 FUSED_SCORES = ("scaled_dot", "dot", "bilinear", "cosine")  # expressible as SDPA on changed q, k
 QKVS = ("separate", "shared_qk", "shared_qkv", "mlp")
 POS_EMBEDDINGS = ("learned", "sinusoidal", "rope", "alibi", "none")
+PERCEIVER_LAYOUTS = ("per_layer", "cs224n")   # a mixer in every block | CS224n a5's down/latents/up
 
 
 def _check_attention(cfg: "GPTConfig") -> None:
@@ -69,6 +70,11 @@ def _check_attention(cfg: "GPTConfig") -> None:
     if cfg.attention == "lowrank" and cfg.attn_rank > cfg.block_size:
         raise ConfigError(f"model.attn_rank={cfg.attn_rank} must be <= model.block_size "
                           f"{cfg.block_size} (a low-rank projection of the sequence)")
+    check_choice("model.perceiver_layout", cfg.perceiver_layout, PERCEIVER_LAYOUTS)
+    if cfg.perceiver_layout == "cs224n" and (cfg.attention != "perceiver" or cfg.n_layer < 3):
+        raise ConfigError(f"model.perceiver_layout=cs224n (down block, n_layer - 2 latent blocks, up "
+                          f"block) needs model.attention=perceiver and model.n_layer >= 3 (got "
+                          f"{cfg.attention}, {cfg.n_layer})")
     if cfg.attention == "perceiver" and cfg.n_latents >= cfg.block_size:
         raise ConfigError(f"model.n_latents={cfg.n_latents} must be < model.block_size "
                           f"{cfg.block_size} (a bottleneck is shorter than the sequence)")
@@ -112,6 +118,7 @@ class GPTConfig:
     sparse_window: int = added(1)      # bigbird: earlier blocks in the sliding window (+ its own)
     sparse_global: int = added(1)      # bigbird: first blocks every block sees
     sparse_random: int = added(1)      # bigbird: random earlier blocks per query block
+    perceiver_layout: str = added("per_layer")  # perceiver: see PERCEIVER_LAYOUTS (gpt/perceiver_model.py)
     pos_init: str = added("normal")      # "zeros": CS224n minGPT starts position embeddings at 0
     residual_init: str = added("scaled")  # "plain": N(0, 0.02) everywhere (minGPT); "scaled": GPT-2
     embeddings_file: str = added("")  # npz with "tokens" (V, n_embd) [+ "position"]: IFT6135's GPT-1
@@ -208,6 +215,9 @@ class ClassifierConfig:
         check_positive("model", block_size=self.block_size)
         if self.n_classes < 0 or self.n_classes == 1:
             raise ConfigError(f"model.n_classes={self.n_classes} must be 0 (from the data) or >= 2")
+        if self.backbone.perceiver_layout != "per_layer":
+            raise ConfigError("model.backbone.perceiver_layout=cs224n is a language model only; a "
+                              "classifier backbone uses perceiver_layout=per_layer")
         limit = self.backbone.max_context
         if self.source == "gpt" and limit is not None and self.block_size > limit:
             raise ConfigError(f"model.block_size={self.block_size} exceeds model.backbone.block_size="

@@ -90,6 +90,9 @@ class GPT(nn.Module):
         super().__init__()
         if cfg.vocab_size <= 0:
             raise ValueError("GPTConfig.vocab_size is 0: set it from the tokenizer before building")
+        if cfg.perceiver_layout == "cs224n":   # a different model: gpt.build_model picks it
+            raise ValueError("perceiver_layout=cs224n is gpt.perceiver_model.CS224nPerceiverGPT; "
+                             "build it with gpt.build_model(cfg)")
         self.cfg = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.pos_embedding == "learned" else None

@@ -34,6 +34,8 @@ VARIANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("synthesizer_dense", "synthesizer dense", ("model.attention=synthesizer_dense",)),
     ("synthesizer_random", "synthesizer random", ("model.attention=synthesizer_random",)),
     ("perceiver", "perceiver", ("model.attention=perceiver",)),
+    ("perceiver-cs224n", "perceiver (CS224n layout)",
+     ("model.attention=perceiver", "model.perceiver_layout=cs224n")),
     ("bigbird", "bigbird", ("model.attention=bigbird",)),
 ]
 DEFAULT_KEY = "fused"

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from gpt import build_model
 from gpt.attention import REGISTRY
 from gpt.batches import TokenStream
 from gpt.config import GPTConfig, OptimConfig, RunConfig, TrainConfig
 from gpt.config_model import ATTENTIONS
-from gpt.model import GPT
 from gpt.trainer import train
 
 V, T = 40, 16
@@ -22,13 +22,14 @@ VARIANTS = {   # name -> the GPTConfig fields it changes
     **{f"qkv={q}": dict(qkv=q) for q in ("shared_qk", "shared_qkv", "mlp")},
     **{f"pos={p}": dict(pos_embedding=p) for p in ("sinusoidal", "rope", "alibi", "none")},
     "linear+qkv=mlp": dict(attention="linear", qkv="mlp"),
+    "perceiver+cs224n": dict(attention="perceiver", perceiver_layout="cs224n", n_layer=3),
 }
 NAIVE = dict(attention="explicit", mask="naive")
 
 
 def _model(seed=0, **fields):
     torch.manual_seed(seed)
-    return GPT(GPTConfig(**{**SMALL, **fields})).eval()
+    return build_model(GPTConfig(**{**SMALL, **fields})).eval()   # perceiver_layout=cs224n: its class
 
 
 def _sharpen(model):

@@ -7,8 +7,8 @@ n_layer - 2 ordinary self-attention blocks that run on the m latents only, then 
 *token mixer*: every one of the model's n_layer blocks goes down to m latents and straight back
 up inside its attention, with no self-attention among the latents and the token stream (and the
 MLP) at full length T in every block. It shares CS224n's mask and its down/up cross-attention
-idea, not its layer layout or parameter count; a course number for the perceiver variant is not
-reproduced by model.attention=perceiver.
+idea, not its layer layout or parameter count. CS224n's architecture itself is
+`model.perceiver_layout=cs224n` (gpt/perceiver_model.py); this mixer is the default `per_layer`.
 
 Down: m learned latents cross-attend to the T tokens; up: the tokens cross-attend to the m latents.
 Causality is kept as in CS224n's CausalCrossAttention, with the lower-triangular mask sliced to the
