@@ -34,6 +34,7 @@ TOOLS = {
     "bench": ("jobs.bench", "speed and memory benchmarks that print figures"),
     "attention_rank": ("jobs.attention_rank", "val loss with rank-k SVD attention maps; effective ranks"),
     "eval_lengths": ("jobs.eval_lengths", "val loss of a finished run at shorter and longer contexts"),
+    "eval_causal": ("jobs.eval_causal", "leak-free val loss (each position from its prefix only) and a future-leak probe"),
     "logit_bias": ("jobs.logit_bias", "recover a run's next-token distribution from a top-2 logit-bias API"),
     "reproduce": ("jobs.reproduce", "run a course's headline experiment, table ours vs its reference"),
 }
