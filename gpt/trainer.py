@@ -63,7 +63,7 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
           attempt: int = 0, model: torch.nn.Module | None = None, finish: Callable | None = None) -> dict:
     """Train (or resume, or return the finished summary). `model`: one the caller built and
     initialised (a Hugging Face classifier, a backbone from cfg.init_from); default build_model.
-    `finish(run_dir)`: plots, samples, evals; rank 0 runs it before summary.json (fails: not complete)."""
+    `finish(run_dir) -> dict | None` (plots, samples, evals; joins the summary): rank 0, before summary.json."""
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):   # idempotent: a requeued or repeated job trains nothing again
         return read_json(run_dir / rundir.SUMMARY)
@@ -288,8 +288,8 @@ class _Loop:
                               n_params=self.raw_model.num_params(), device=str(self.device),
                               attempt=self.attempt, world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
-        if self.finish is not None:
-            self.finish(self.run_dir)
+        if self.finish is not None:   # may add to the summary (a classifier's test accuracy)
+            summary.update(self.finish(self.run_dir) or {})
         write_json(self.run_dir / rundir.SUMMARY, summary)
         best_of = (f"val accuracy {s.best_val_accuracy:.4f}" if self.cfg.train.select_by == "val_accuracy"
                    else f"val loss {s.best_val_loss:.4f}")

@@ -27,8 +27,9 @@ from reports.curves import write_run_plots
 
 
 def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,
-                model=None, after: Callable[[Path], None] | None = None) -> dict:
-    """Train cfg in run_dir; at the end, before summary.json, loss.png, ppl.png and `after(run_dir)`.
+                model=None, after: Callable[[Path], dict | None] | None = None) -> dict:
+    """Train cfg in run_dir; at the end, before summary.json, loss.png, ppl.png and `after(run_dir)`
+    (what it returns joins summary.json).
 
     tokenizer: saved as tokenizer.json unless there already (None: the caller saved it or has
     none); model: one the caller built (classify), else the trainer builds cfg.model. Returns
@@ -42,10 +43,9 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
             save_tokenizer(tokenizer, run_dir / rundir.TOKENIZER)
         write_env(run_dir, cfg.device, ctx.attempt)
 
-    def finish(path: Path) -> None:   # rank 0, best.pt and last.pt written, summary.json not yet
+    def finish(path: Path) -> dict | None:   # rank 0, best.pt and last.pt written, summary.json not yet
         write_run_plots(path)
-        if after is not None:
-            after(path)
+        return after(path) if after is not None else None
     summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model, finish=finish)
     return {**summary, "run_dir": str(run_dir)}
 
@@ -72,14 +72,13 @@ def check_prompts(cfg: RunConfig, tokenizer) -> None:
 
 
 def train_and_sample(job: str, cfg: RunConfig, ctx: JobContext,
-                     after: Callable[[Path], None] | None = None) -> dict:
+                     after: Callable[[Path], dict | None] | None = None) -> dict:
     """A language model on cfg.data under runs/<job>/: train_stage; its samples (and `after`,
     e.g. a job's evaluations) before summary.json."""
     cfg, corpus, run_dir = prepare(job, cfg, ctx)
     check_prompts(cfg, corpus.tokenizer)
 
-    def samples_then_after(path: Path) -> None:
+    def samples_then_after(path: Path) -> dict | None:
         write_run_samples(path, cfg)
-        if after is not None:
-            after(path)
+        return after(path) if after is not None else None
     return train_stage(cfg, ctx, run_dir, corpus.batches, corpus.tokenizer, after=samples_then_after)
