@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from reports.curves import log_ticks
 from reports.figures import Figure, new_figure, set_title
 
 NCOLS = 5
@@ -47,7 +48,7 @@ def ranking_figure(rows: list[dict]) -> Figure | None:
         ax.plot([w for _, w in window], [y for y, _ in window], "D", color="black", ms=3.5,
                 mfc="none", label="whole-window val loss\n(one forward per window)")
     for y, loss in zip(ys, losses):
-        ax.annotate(f"{loss:.3f}", (loss, y), xytext=(3, 0), textcoords="offset points",
+        ax.annotate(f"{loss:.3f}", (loss, y), xytext=(7, 0), textcoords="offset points",
                     va="center", fontsize="x-small")
     ax.set_yticks(ys, [r["variant"] + ("  [sees future]" if r["sees_future"] else "") for r in rows],
                   fontsize="small")
@@ -92,17 +93,26 @@ def curves_figure(rows: list[dict]) -> Figure | None:
     if not rows:
         return None
     ref = _reference(rows)
-    fig, axes = _grid(len(rows), "Validation perplexity against training step, one panel per variant "
-                                 "(grey: the default, fused)")
-    values = [v for r in rows for v in r["run"].val["ppl"] if _finite(v) and v > 0]
+    fig, axes = _grid(len(rows), "Validation perplexity (log) against training step, one panel per "
+                                 "variant (grey: the default, fused); y range: the last 3/4 of training")
+    # shared y limits from the last three quarters of training: the first steps (ppl ~ vocab)
+    # would squash the differences the ablation is about into a few pixels
+    values = []
+    for r in rows:
+        val = r["run"].val
+        late = val[val["step"] >= 0.25 * val["step"].max()]["ppl"]
+        values += [v for v in late if _finite(v) and v > 0]
     low, high = min(values), max(values)
+    ticks = log_ticks(low, high)
     for ax, row in zip(axes, rows):
         if ref is not None and ref is not row:
             ax.plot(ref["run"].val["step"], ref["run"].val["ppl"], color=REF_COLOUR, lw=1.0)
         ax.plot(row["run"].val["step"], row["run"].val["ppl"], lw=1.3,
                 color=LEAK_COLOUR if row["sees_future"] else OK_COLOUR)
         ax.set_yscale("log")
-        ax.set_ylim(low / 1.05, high * 1.05)
+        ax.set_ylim(min(low, ticks[0]) / 1.02, high * 1.05)
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.yaxis.set_minor_locator(NullLocator())
         ax.tick_params(labelsize="x-small")
         _panel_title(ax, row)
