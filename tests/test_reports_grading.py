@@ -10,6 +10,7 @@ from reports import ablation, ablation_figures
 from reports.build import build_report
 from reports.discover import RunRef, discover
 from reports.load import Run, load_run
+from reports.samples import repetition, temperature_tables
 from reports.synthetic import write_run
 from reports.tables import to_markdown
 
@@ -153,3 +154,16 @@ def test_runs_of_one_name_in_two_roots_stay_apart(tmp_path):
     assert folders == ["a_runs__full_run__smoke-12345678", "b_runs__full_run__smoke-12345678"]
     summary = (tmp_path / "report" / "summary.csv").read_text()
     assert "a/runs/full_run/smoke-12345678" in summary and "b/runs/full_run/smoke-12345678" in summary
+
+
+def test_temperature_captions_describe_the_samples_they_caption(tmp_path):
+    samples = [{"prompt": "\n", "temperature": 0.1, "text": "the the the the the the the the "},
+               {"prompt": "\n", "temperature": 1.5, "text": "qZ!x vK;j wP?m bY:o Lr&u gH"}]
+    write_run(tmp_path / "full_run" / "char-12345678", {"name": "char", "data": {"tokenizer": "char"}},
+              _val_rows([3.0, 2.0]), {"status": "completed"}, samples__samples_json=samples)
+    tables = dict(temperature_tables(_runs(tmp_path)))
+    assert repetition("abcabcabc") == 1.0 and repetition("abcdefgh") == 0.0
+    cold, hot = tables[0.1].caption, tables[1.5].caption
+    assert "1 sample(s) at temperature 0.1" in cold and "100%" in cold and "the most repetitive" in cold
+    assert "0%" in hot and "the least repetitive" in hot
+    assert "drift into noise" not in cold + hot                      # no fixed text
