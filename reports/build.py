@@ -125,7 +125,10 @@ def _accuracy_group_section(b: Builder, group: str, runs: list[Run]) -> Section:
     best = classify.best_run(rows)
     best_label = labels[best["key"]] if best else None
     rel_path = f"groups/{safe_name(group)}/accuracy.png"
-    b.figure(rel_path, [series, best_label], lambda: classify.group_accuracy_figure(group, series, best_label))
+    note = (f"(best: val {best['best val acc']:.3f}, test "
+            f"{'—' if best['test acc'] is None else format(best['test acc'], '.3f')})" if best else "")
+    b.figure(rel_path, [series, best_label, note],
+             lambda: classify.group_accuracy_figure(group, series, best_label, note))
     chosen = (f" Best by validation accuracy (thick line, * in the legend): {best_label}, val "
               f"{best['best val acc']:.4f} at epoch {best['best epoch'] or 0:g}, test "
               f"{'—' if best['test acc'] is None else format(best['test acc'], '.4f')} (the test "

@@ -57,11 +57,12 @@ def accuracy_figure(rows: list[dict], title: str) -> Figure:
     return fig
 
 
-def group_accuracy_figure(title: str, series: dict[str, dict], best: str | None = None) -> Figure:
+def group_accuracy_figure(title: str, series: dict[str, dict], best: str | None = None,
+                          best_note: str = "") -> Figure:
     """Validation (left) and train (right) accuracy against epochs of a group's classification
     runs, one colour per run; `series` maps labels to `accuracy_series(rows)`; `best` (a label)
-    is drawn thicker and starred in the legend."""
-    legend_in = 0.6 + 0.06 * max(len(label) + 2 for label in series)
+    is drawn thicker, starred in the legend and followed by `best_note` (its val/test accuracy)."""
+    legend_in = 0.6 + 0.06 * max(len(label) + 2 + (len(best_note) + 1 if label == best else 0) for label in series)
     fig, axes = new_figure(ncols=2, figsize_in=(11.0 + legend_in, 4.8), right_in=legend_in)
     colours = colormaps["tab10" if len(series) <= 10 else "tab20"].colors
     for ax, split, name in ((axes[0], "val", "validation"), (axes[1], "train", "train")):
@@ -69,7 +70,8 @@ def group_accuracy_figure(title: str, series: dict[str, dict], best: str | None 
         for i, (label, s) in enumerate(series.items()):
             epochs, values = s[split]
             ax.plot(epochs, values, "o-", ms=3, color=colours[i % len(colours)],
-                    lw=2.4 if label == best else 1.1, label=("* " if label == best else "") + label)
+                    lw=2.4 if label == best else 1.1,
+                    label=f"* {label} {best_note}".rstrip() if label == best else label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{name} accuracy")
         set_title(ax, f"{title}: {name} accuracy against epochs")

@@ -20,7 +20,9 @@ from gpt import rundir
 from reports.figures import Figure, log_y, new_figure, pin_axis_labels, save_figure, set_title
 
 LOG_MANTISSAS = ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0),
-                 (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0))
+                 (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0),
+                 (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.2, 2.5, 2.8, 3.0, 3.25, 3.5, 3.75, 4.0,
+                  4.5, 5.0, 5.5, 6.0, 7.0, 8.0, 9.0))
 MAX_TICKS = 7
 CHAR_IN = 0.085          # width of one tick-label character at the default font size (inches)
 
@@ -118,12 +120,8 @@ class RunPlotter:
             ax.legend(loc="upper right")
         self._notes = [ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", color="0.4")
                        for ax in (self._loss_ax, self._ppl_ax)]
-        # the last validation value: a dotted line across, its number at the right end
-        self._final = {what: (ax.axhline(float("nan"), color="C1", lw=0.8, ls=":"),
-                              ax.annotate("", (1.0, 0.0), xycoords=("axes fraction", "data"),
-                                          xytext=(-18, 5), textcoords="offset points", ha="right",
-                                          color="C1", fontsize="small",
-                                          bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1}))
+        # the last validation value: a dotted line across, its number in the legend (clear of the curves)
+        self._final = {what: ax.axhline(float("nan"), color="C1", lw=0.8, ls=":")
                        for what, ax in (("loss", self._loss_ax), ("ppl", self._ppl_ax))}
 
     def draw(self, curves: RunCurves, title: str) -> tuple[Figure, Figure]:
@@ -157,14 +155,14 @@ class RunPlotter:
         return self.loss_fig, self.ppl_fig
 
     def _mark_final(self, curves: RunCurves) -> None:
-        for what, values in (("loss", curves.val_loss), ("ppl", curves.val_ppl)):
-            line, text = self._final[what]
+        for (what, values), ax in zip((("loss", curves.val_loss), ("ppl", curves.val_ppl)),
+                                      (self._loss_ax, self._ppl_ax)):
+            line = self._final[what]
             value = values[-1] if values else float("nan")
             line.set_ydata([value, value])
-            text.xy = (1.0, value if values else 0.0)
-            name = "loss" if what == "loss" else "ppl"
             shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}" if what == "loss" else f"{value:.2f}"
-            text.set_text(f"final val {name} {shown}" if values else "")
+            line.set_label(f"final val {what} {shown}" if values else "_nolegend_")
+            ax.legend(loc="upper right")
 
     def write(self, curves: RunCurves, title: str, out_dir: Path) -> list[Path]:
         """Draw and save `loss.png` and `ppl.png` into `out_dir`."""
