@@ -1,7 +1,7 @@
 """Leak-free val loss: each position scored by a forward over the tokens up to it, nothing later.
 
     python main.py eval_causal --run-dir runs/attention_ablation/abl-1a2b3c4d
-    python main.py eval_causal --run-dir RUN --max-tokens 4096
+    python main.py eval_causal --run-dir RUN --max-tokens 8192 --out causal-8k.json
 
 The val loss a training run logs comes from one forward over a whole window of T tokens, every
 position's logits read at once. That score is only honest if position t cannot see tokens after
@@ -15,7 +15,8 @@ Also probes the trained model as tests/test_attention_variants.py does: change t
 and see whether the logits at positions <= t move (`sees_future`). Writes `<run>/eval/causal.json`:
 {"kind": "causal", "checkpoint", "block_size", "windows", "tokens", "loss", "ppl", "window_loss",
 "window_ppl", "future_leak", "sees_future"} (loss: prefix-by-prefix; window_loss: one forward per
-window, the training metric, on the same windows).
+window, the training metric, on the same windows). The report's ablation table reads causal.json,
+so the tool never replaces one scored on another number of tokens (--out NAME.json, or --overwrite).
 """
 from __future__ import annotations
 
@@ -90,9 +91,20 @@ def future_leak(model, x: torch.Tensor, vocab_size: int) -> float:
 
 
 def evaluate_causal(run_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS, data_root=None, cache_dir=None,
-                    device: str = "cpu") -> dict:
-    """Score the best weights of `run_dir` prefix by prefix; write eval/causal.json, return it."""
+                    device: str = "cpu", out: str = FILE, overwrite: bool = False) -> dict:
+    """Score the best weights of `run_dir` prefix by prefix; write eval/<out>, return it.
+
+    UserError if eval/<out> holds a score of another number of tokens and not `overwrite`."""
     run_dir = Path(run_dir)
+    target = run_dir / rundir.EVAL / out
+    if target.is_file() and not overwrite:
+        try:
+            held = rundir.read_json(target).get("max_tokens")
+        except (ValueError, AttributeError):
+            held = "unreadable"
+        if held != max_tokens:
+            raise UserError(f"{target} already holds a score of max_tokens {held}, which the report "
+                            "reads; pass --out NAME.json to write elsewhere, or --overwrite to replace it")
     model, _, cfg = load_run_model(run_dir, "best", device)
     if getattr(cfg.model, "arch", "gpt") != "gpt":   # an LSTM is causal by construction
         raise UserError(f"eval_causal scores GPT runs; {run_dir} is a {cfg.model.arch} run")
@@ -104,7 +116,7 @@ def evaluate_causal(run_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS, data_ro
               "loss": loss, "ppl": math.exp(min(loss, 50)), "window_loss": whole,
               "window_ppl": math.exp(min(whole, 50)), "future_leak": leak,
               "sees_future": leak > LEAK_TOLERANCE}
-    rundir.write_json(run_dir / rundir.EVAL / FILE, result)
+    rundir.write_json(target, result)
     return result
 
 
@@ -116,6 +128,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--out", default=FILE,
+                        help="file name under <run>/eval/ (default: %(default)s, which the report reads)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace eval/<out> even if it was scored on another --max-tokens")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -123,13 +139,15 @@ def main(args: argparse.Namespace) -> int:
     from data import default_cache_dir
     if args.max_tokens < 1:
         raise UserError(f"--max-tokens {args.max_tokens} must be at least 1")
+    if Path(args.out).name != args.out or not args.out.endswith(".json") or args.out.startswith("."):
+        raise UserError(f"--out {args.out!r}: give a plain file name ending in .json (written under <run>/eval/)")
     if not rundir.is_complete(args.run_dir):
         raise UserError(f"{args.run_dir} is not a finished run (no {rundir.SUMMARY}); wait for it or rerun it")
     r = evaluate_causal(args.run_dir, args.max_tokens, args.data_root or os.environ.get("DATA_ROOT"),
-                        args.cache_dir or default_cache_dir(), args.device)
+                        args.cache_dir or default_cache_dir(), args.device, args.out, args.overwrite)
     print(f"leak-free val loss {r['loss']:.4f} (ppl {r['ppl']:.2f}); whole-window val loss "
           f"{r['window_loss']:.4f} (ppl {r['window_ppl']:.2f}); {r['windows']} windows of {r['block_size']}")
     print(f"future leak: max logit change {r['future_leak']:.2e} -> "
           f"{'SEES THE FUTURE' if r['sees_future'] else 'causal'}")
-    print(f"wrote {Path(args.run_dir) / rundir.EVAL / FILE}")
+    print(f"wrote {Path(args.run_dir) / rundir.EVAL / args.out}")
     return 0

@@ -83,6 +83,30 @@ def test_eval_lengths_allows_an_lstm_and_refuses_bad_input(runs, tmp_path, capsy
     assert "not a finished run" in errors[-1]
 
 
+def test_eval_causal_rescoring_a_run_and_its_hostile_inputs(runs, tmp_path, capsys):
+    where = runs["where"][2:]
+    job_file = json.loads((Path(runs["sinusoidal"]) / "eval" / "causal.json").read_text())   # by the job
+    assert not job_file["sees_future"] and abs(job_file["loss"] - job_file["window_loss"]) < 1e-4
+    assert main.main(["eval_causal", "--run-dir", runs["sinusoidal"], "--max-tokens", "256", *where]) == 2
+    assert "already holds a score of max_tokens 4096" in capsys.readouterr().err   # the report's file stays
+    assert main.main(["eval_causal", "--run-dir", runs["sinusoidal"], "--max-tokens", "256",
+                      "--out", "causal-256.json", *where]) == 0
+    out = capsys.readouterr().out
+    assert "leak-free val loss" in out and "-> causal" in out
+    assert json.loads((Path(runs["sinusoidal"]) / "eval" / "causal-256.json").read_text())["tokens"] == 256
+    assert json.loads((Path(runs["sinusoidal"]) / "eval" / "causal.json").read_text()) == job_file
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(runs["sinusoidal"], unfinished)
+    (unfinished / rundir.SUMMARY).unlink()
+    bad = [(runs["sinusoidal"], ["--max-tokens", "0"], "--max-tokens 0 must be at least 1"),
+           (runs["lstm"], [], "eval_causal scores GPT runs"), (str(unfinished), [], "not a finished run"),
+           (runs["sinusoidal"], ["--out", "../x.json"], "--out '../x.json': give a plain file name")]
+    for run_dir, extra, message in bad:
+        assert main.main(["eval_causal", "--run-dir", run_dir, *extra, *where]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
 def test_logit_bias_recovers_a_trained_runs_distribution_within_v_plus_1_calls(runs):
     model, tokenizer, cfg = load_gpt_run(runs["sinusoidal"])
     logits = next_token_logits(model, tokenizer.encode("ROMEO:\nWhat"))
