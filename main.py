@@ -35,6 +35,7 @@ TOOLS = {
     "attention_rank": ("jobs.attention_rank", "val loss with rank-k SVD attention maps; effective ranks"),
     "eval_lengths": ("jobs.eval_lengths", "val loss of a finished run at shorter and longer contexts"),
     "attention_demo": ("jobs.attention_demo", "hand-set q/k/v through the real attention: select one, average two"),
+    "eval_causal": ("jobs.eval_causal", "leak-free val loss (each position from its prefix only) and a future-leak probe"),
     "logit_bias": ("jobs.logit_bias", "recover a run's next-token distribution from a top-2 logit-bias API"),
     "reproduce": ("jobs.reproduce", "run a course's headline experiment, table ours vs its reference"),
 }

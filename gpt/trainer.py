@@ -25,6 +25,7 @@ summary (gpt.trainer_metrics), finiteness checks (gpt.divergence), batches (gpt.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 import threading
 import time
 from pathlib import Path
@@ -60,9 +61,10 @@ def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
 
 
 def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event | None = None,
-          attempt: int = 0, model: torch.nn.Module | None = None) -> dict:
+          attempt: int = 0, model: torch.nn.Module | None = None, finish: Callable | None = None) -> dict:
     """Train (or resume, or return the finished summary). `model`: one the caller built and
-    initialised (a Hugging Face classifier, a backbone from cfg.init_from); default build_model."""
+    initialised (a Hugging Face classifier, a backbone from cfg.init_from); default build_model.
+    `finish(run_dir) -> dict | None` (plots, samples, evals; joins the summary): rank 0, before summary.json."""
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):   # idempotent: a requeued or repeated job trains nothing again
         return read_json(run_dir / rundir.SUMMARY)
@@ -80,10 +82,10 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
         distributed.check_same(world, "config hash", config_hash(cfg))
         with distributed.main_first(world, device, claim):
             with compile_errors_as_config_errors(cfg.train.compile):
-                return _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world)
+                return _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world, finish)
 
 
-def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world) -> dict:
+def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world, finish) -> dict:
     enable_tf32(device, cfg.train.amp)
     torch.manual_seed(cfg.seed)   # the initial weights: a pure function of the seed
     caller_built = model is not None
@@ -101,6 +103,7 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world) ->
     distributed.check_same(world, "step to resume from (the run dir must be on a filesystem every "
                            "rank sees)", str(int(ckpt["step"]) if ckpt else 0))
     loop = _Loop(cfg, run_dir, batches, model, optimizer, device, TrainState(ckpt), attempt, world)
+    loop.finish = finish          # rank 0, after the last checkpoint, before summary.json
     return loop.run(stop)
 
 
@@ -287,6 +290,8 @@ class _Loop:
                               params=param_counts(self.raw_model), device=str(self.device),
                               attempt=self.attempt, world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
+        if self.finish is not None:   # may add to the summary (a classifier's test accuracy)
+            summary.update(self.finish(self.run_dir) or {})
         write_json(self.run_dir / rundir.SUMMARY, summary)
         best_of = (f"val accuracy {s.best_val_accuracy:.4f}" if self.cfg.train.select_by == "val_accuracy"
                    else f"val loss {s.best_val_loss:.4f}")

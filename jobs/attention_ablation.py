@@ -1,26 +1,31 @@
-"""attention_ablation: full_run, then val loss at several context lengths (eval/lengths.json).
+"""attention_ablation: full_run, then a leak-free val loss and val loss at several context lengths.
 
     python main.py attention_ablation model.pos_embedding=sinusoidal train.max_iters=30   # one variant
     python main.py sweep attention_ablations train.max_iters=30       # every variant (jobs/ablations.py)
 
-The run of one variant of the attention ablation: trains like full_run (curves, samples,
-summary.json), then scores the best weights at T/2, T, 2T and 4T tokens of context (learned
-positions only up to T, said in the file's note) for the report's length-generalisation figure.
+The run of one variant of the attention ablation: trains like full_run (curves, samples), then,
+before summary.json, scores the best weights (1) prefix by prefix, so no position sees a later
+token, with a probe of whether the trained model can see the future (eval/causal.json: the
+report's main column; jobs/eval_causal.py), and (2) at T/2, T, 2T and 4T tokens of context
+(eval/lengths.json; learned positions only up to T, said in the file's note) for the report's
+length-generalisation figure.
 The default preset is smoke-sized: gpt-nano, block 32, char tiny shakespeare, a few s per 30 steps.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from pathlib import Path
+
 from gpt import rundir
 from gpt.config import OptimConfig, RunConfig, SampleConfig, TrainConfig, model_preset
-from jobs.common import run_dir_of
+from jobs import eval_causal, eval_lengths
 from jobs.context import JobContext
-from jobs.eval_lengths import FILE, evaluate_lengths
 from jobs.stage import train_and_sample
 
 JOB = "attention_ablation"
 LENGTH_TOKENS = 8192   # val tokens per length: enough for a smooth curve, seconds on a CPU
+CAUSAL_TOKENS = 4096   # val tokens scored prefix by prefix: 128 windows of 32, ~16 full evals' cost
 
 
 def smoke() -> RunConfig:
@@ -36,11 +41,11 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {"default": smoke, "smoke": smoke}
 
 
 def run(cfg: RunConfig, ctx: JobContext) -> dict:
-    """full_run's training and samples under this job's run dir, then eval/lengths.json."""
-    summary = train_and_sample(JOB, cfg, ctx)
-    if summary.get("status") != "completed":
-        return summary
-    run_dir = run_dir_of(JOB, cfg, ctx)
-    if not (run_dir / rundir.EVAL / FILE).exists():
-        evaluate_lengths(run_dir, max_tokens=LENGTH_TOKENS, data_root=ctx.data_root, cache_dir=ctx.cache_dir, device=cfg.device)
-    return summary
+    """full_run's training and samples under this job's run dir; eval/causal.json and
+    eval/lengths.json before summary.json (a rerun after a failed evaluation redoes it)."""
+    def evaluations(run_dir: Path) -> None:
+        where = dict(data_root=ctx.data_root, cache_dir=ctx.cache_dir, device=cfg.device)
+        eval_causal.evaluate_causal(run_dir, max_tokens=CAUSAL_TOKENS, **where)
+        if not (run_dir / rundir.EVAL / eval_lengths.FILE).exists():
+            eval_lengths.evaluate_lengths(run_dir, max_tokens=LENGTH_TOKENS, **where)
+    return train_and_sample(JOB, cfg, ctx, after=evaluations)

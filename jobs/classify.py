@@ -138,16 +138,15 @@ def _check_given(cfg: RunConfig, names: list[str]) -> None:
 
 
 def _score_test(cfg: RunConfig, run_dir: Path, model, batches: ArrayExamples) -> dict:
-    """Evaluate checkpoints/best.pt on the test split once; the result joins summary.json."""
+    """checkpoints/best.pt on the test split: fields for summary.json (the trainer adds them
+    before writing it, so a run killed while scoring is not complete and scores on rerun)."""
     device = resolve_device(cfg.device)
     ckpt = load_checkpoint(run_dir / rundir.BEST, device)
     model = model.to(device)
     load_model_state(model, ckpt["model"], run_dir / rundir.BEST)
     test = evaluate(model, batches, "test", cfg.train.batch_size, 0, device, nullcontext)
-    summary = {**rundir.read_json(run_dir / rundir.SUMMARY), "test_loss": test["loss"], "test_accuracy": test["accuracy"],
-               "test_step": int(ckpt["step"]), "test_examples": batches.size("test")}
-    rundir.write_json(run_dir / rundir.SUMMARY, summary)
-    return summary
+    return {"test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_step": int(ckpt["step"]),
+            "test_examples": batches.size("test")}
 
 
 def run(cfg: RunConfig, ctx: JobContext) -> dict:
@@ -165,10 +164,8 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
               for split, (texts, labels) in splits.items()}
     batches = ArrayExamples(arrays)
     cfg = _per_epoch(cfg, batches.size("train"))
-    summary = train_stage(cfg, ctx, run_dir, batches, tokenizer, model=model)
-    if summary.get("status") != "completed":
-        return summary
-    if "test" in arrays and "test_accuracy" not in summary:
-        summary = {**_score_test(cfg, run_dir, model, batches), "run_dir": str(run_dir)}
-    write_accuracy_plot(run_dir)
-    return summary
+
+    def after(path: Path) -> dict | None:   # before summary.json: the accuracy plot, the test score
+        write_accuracy_plot(path)
+        return _score_test(cfg, path, model, batches) if "test" in arrays else None
+    return train_stage(cfg, ctx, run_dir, batches, tokenizer, model=model, after=after)

@@ -8,8 +8,11 @@ Each length L is scored on non-overlapping val windows of L tokens (the same fir
 with the run's best weights. Positions that cannot run past the training length (learned
 position embeddings, or any model whose GPTConfig.max_context is set) are evaluated only up to
 block_size: longer lengths are listed as skipped with the reason. An LSTM has no length limit.
-Writes `<run>/eval/lengths.json`: {"kind": "lengths", "block_size", "max_context", "note",
-"rows": [{"length", "loss", "ppl", "windows", "tokens"} or {"length", "skipped"}]}.
+Writes `<run>/eval/lengths.json` (or `--out NAME` under eval/): {"kind": "lengths", "block_size",
+"max_context", "note", "rows": [{"length", "loss", "ppl", "windows", "tokens"} or {"length",
+"skipped"}]}. The attention_ablation job writes lengths.json with the defaults and the report's
+length figure reads it, so the tool never replaces a file that was written with other lengths or
+--max-tokens: it refuses in one line (pass --out other.json, or --overwrite to replace it).
 """
 from __future__ import annotations
 
@@ -62,7 +65,8 @@ def _score(model, val_tokens, length: int, max_tokens: int, batch_size: int) -> 
             "tokens": count}
 
 
-def _val_tokens(cfg, data_root, cache_dir):
+def val_tokens(cfg, data_root, cache_dir):
+    """The val split's token array of a run's corpus; UserError for an example-based corpus."""
     import data
     corpus = data.load(cfg.data, cfg.model.block_size, data_root, cache_dir)
     if not isinstance(corpus.batches, TokenStream):
@@ -72,11 +76,15 @@ def _val_tokens(cfg, data_root, cache_dir):
 
 
 def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens: int = DEFAULT_MAX_TOKENS,
-                     batch_size: int = 8, data_root=None, cache_dir=None, device: str = "cpu") -> dict:
-    """Score `run_dir` at each length, write eval/lengths.json and return its content."""
+                     batch_size: int = 8, data_root=None, cache_dir=None, device: str = "cpu",
+                     out: str = FILE, overwrite: bool = False) -> dict:
+    """Score `run_dir` (its best weights) at each length, write eval/<out> and return its content.
+
+    Called by the attention_ablation job before its summary.json exists, so it does not ask for
+    a finished run (the tool's `main` does). UserError if eval/<out> holds other settings and
+    not `overwrite`.
+    """
     run_dir = Path(run_dir)
-    if not rundir.is_complete(run_dir):
-        raise UserError(f"{run_dir} is not a finished run (no {rundir.SUMMARY}); wait for it or rerun it")
     model, _, cfg = load_run_model(run_dir, "best", device)
     lengths = lengths or default_lengths(cfg.model.block_size)
     limit = cfg.model.max_context   # None: any length (LSTM, positions that extrapolate)
@@ -88,17 +96,34 @@ def evaluate_lengths(run_dir: Path, lengths: list[int] | None = None, max_tokens
                else f"model.attention={cfg.model.attention} has parameters per position")
         note = (f"cannot extrapolate ({why}): evaluated up to block_size {limit}; "
                 f"{', '.join(str(n) for n in lengths if n > limit)} skipped")
-    val = _val_tokens(cfg, data_root, cache_dir)
+    val = val_tokens(cfg, data_root, cache_dir)
     if max(kept) + 2 > len(val):
         raise UserError(f"length {max(kept)} needs more than the {len(val)} val tokens; pick shorter --lengths")
     max_tokens = max(max_tokens, max(kept) + 1)   # at least one window at every length
-    for n in sorted(set(lengths) | set(kept)):
+    planned = sorted(set(lengths) | set(kept))
+    check_target(run_dir / rundir.EVAL / out, planned, max_tokens, overwrite)
+    for n in planned:
         rows.append(_score(model, val, n, max_tokens, batch_size) if n in kept else
                     {"length": n, "skipped": f"longer than max_context {limit}"})
     result = {"kind": "lengths", "block_size": cfg.model.block_size, "max_context": limit,
               "checkpoint": "best", "max_tokens": max_tokens, "note": note, "rows": rows}
-    rundir.write_json(run_dir / rundir.EVAL / FILE, result)
+    rundir.write_json(run_dir / rundir.EVAL / out, result)
     return result
+
+
+def check_target(path: Path, lengths: list[int], max_tokens: int, overwrite: bool) -> None:
+    """UserError if `path` holds a length evaluation with other lengths or max_tokens (unless
+    `overwrite`): the report's figure and the ablation table read eval/lengths.json."""
+    if overwrite or not path.is_file():
+        return
+    try:
+        old = rundir.read_json(path)
+        held = f"lengths {sorted(r['length'] for r in old['rows'])}, max_tokens {old.get('max_tokens')}"
+    except (ValueError, KeyError, TypeError):
+        held = "something this tool cannot read"
+    if held != f"lengths {lengths}, max_tokens {max_tokens}":
+        raise UserError(f"{path} already holds {held}, which the report reads; pass --out "
+                        "NAME.json to write elsewhere, or --overwrite to replace it")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +137,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--out", default=FILE,
+                        help="file name under <run>/eval/ (default: %(default)s, which the report reads)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace eval/<out> even if it was written with other lengths or --max-tokens")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -120,9 +149,15 @@ def main(args: argparse.Namespace) -> int:
     if args.max_tokens < 1 or args.batch_size < 1:
         raise UserError("--max-tokens and --batch-size must be at least 1")
     lengths = parse_lengths(args.lengths) if args.lengths is not None else None
+    out = Path(args.out)
+    if out.name != args.out or out.suffix != ".json" or args.out.startswith("."):
+        raise UserError(f"--out {args.out!r}: give a plain file name ending in .json (written under <run>/eval/)")
+    if not rundir.is_complete(args.run_dir):
+        raise UserError(f"{args.run_dir} is not a finished run (no {rundir.SUMMARY}); wait for it or rerun it")
     result = evaluate_lengths(args.run_dir, lengths, args.max_tokens, args.batch_size,
                               args.data_root or os.environ.get("DATA_ROOT"),
-                              args.cache_dir or default_cache_dir(), args.device)
+                              args.cache_dir or default_cache_dir(), args.device, args.out,
+                              args.overwrite)
     for row in result["rows"]:
         if "skipped" in row:
             print(f"length {row['length']:>6}: skipped ({row['skipped']})")
@@ -131,5 +166,5 @@ def main(args: argparse.Namespace) -> int:
                   f"({row['windows']} windows)")
     if result["note"]:
         print(f"note: {result['note']}")
-    print(f"wrote {Path(args.run_dir) / rundir.EVAL / FILE}")
+    print(f"wrote {Path(args.run_dir) / rundir.EVAL / args.out}")
     return 0

@@ -52,23 +52,43 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def gap(ours: float | None, ref: dict) -> float | None:
-    """ours - reference; for a range, 0 inside it, else the distance to the nearest bound (signed)."""
+    """ours - reference. A one-sided bound (`>= low` or `<= high`): ours - that bound, signed
+    (15 against >= 10 is +5: met by 5). A range [low, high]: 0 inside it, else the signed
+    distance to the nearest end."""
     if ours is None:
         return None
     if "value" in ref:
         return ours - ref["value"]
     low, high = ref.get("low"), ref.get("high")
-    if low is not None and ours < low:
+    if high is None or low is None:
+        return ours - (low if high is None else high)
+    if ours < low:
         return ours - low
-    if high is not None and ours > high:
+    if ours > high:
         return ours - high
     return 0.0
+
+
+def gap_text(value: float | None, ref: dict | None) -> str:
+    """The gap as a person reads it: `+5 (meets >= 10)`, `-2 (below >= 10)`, `0 (inside 140-146)`."""
+    if value is None or ref is None:
+        return "—"
+    shown = f"{value:+.4g}"
+    if "value" in ref:
+        return shown
+    low, high = ref.get("low"), ref.get("high")
+    if low is not None and high is not None:
+        return f"0 (inside {_reference_text(ref)})" if value == 0 else f"{shown} (outside {_reference_text(ref)})"
+    met = value >= 0 if high is None else value <= 0
+    return f"{shown} ({'meets' if met else 'misses'} {_reference_text(ref)})"
 
 
 def _reference_text(ref: dict) -> str:
     if "value" in ref:
         return f"{ref['value']:g}"
     low, high = ref.get("low"), ref.get("high")
+    if low is None:
+        return f"<= {high:g}"
     return f">= {low:g}" if high is None else f"{low:g}-{high:g}"
 
 
@@ -105,6 +125,7 @@ def tabulate(name: str, scale: str, tasks, command_wall_s: float) -> dict:
                      "reference_label": ref["label"] if ref else None,
                      "source": ref["source"] if ref else None,
                      "gap": gap(row["ours"], ref) if ref else None,
+                     "gap_text": gap_text(gap(row["ours"], ref), ref) if ref else "—",
                      "status": "done" if row["ours"] is not None else "pending"})
     return {"experiment": name, "title": refs["title"], "metric": refs["metric"], "scale": scale,
             "smoke": scale == "smoke", "setting": exp.notes[scale], "rows": rows,
@@ -123,7 +144,7 @@ def to_markdown(result: dict) -> str:
              "| run | reference | ours | gap | source |", "|---|---|---|---|---|"]
     for r in result["rows"]:
         ours = fmt(r["ours"]) + (" (smoke)" if result["smoke"] and r["ours"] is not None else "")
-        lines.append(f"| {r['label']} | {r['reference'] or '—'} | {ours} | {fmt(r['gap'])} | "
+        lines.append(f"| {r['label']} | {r['reference'] or '—'} | {ours} | {r.get('gap_text') or fmt(r['gap'])} | "
                      f"{r['source'] or '—'} |")
     return "\n".join(lines) + "\n"
 

@@ -45,16 +45,23 @@ def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
 
 def sample_texts(model, tokenizer, prompts, temperatures, max_new_tokens: int, top_k: int,
                  top_p: float, seed: int, device: torch.device) -> list[dict]:
-    """One sample per (prompt, temperature); an empty prompt starts from the first token id."""
+    """One sample per (prompt, temperature).
+
+    A prompt that encodes to no tokens (the empty prompt, or "\n" under GPT-1's BPE, which keeps
+    no whitespace) starts from token id 0 instead (a char model's first symbol, GPT-1's padding
+    id); its row says so in "start".
+    """
     rows = []
     gen = torch.Generator(device=device).manual_seed(seed)
     for prompt in prompts or ("",):
-        ids = tokenizer.encode(prompt) if prompt else [0]
+        ids = tokenizer.encode(prompt) if prompt else []
+        start = {} if ids else {"start": "token id 0 (the prompt encodes to no tokens)"}
+        ids = ids or [0]
         for temperature in temperatures:
             idx = torch.tensor([ids], dtype=torch.long, device=device)
             out = generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator=gen)
             rows.append({"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                         "max_new_tokens": max_new_tokens,
+                         "max_new_tokens": max_new_tokens, **start,
                          "text": tokenizer.decode(out[0, len(ids):].tolist())})
     return rows
 

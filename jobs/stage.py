@@ -3,12 +3,16 @@
     summary = train_stage(cfg, ctx, run_dir, batches, tokenizer)   # pretrain, finetune, classify, ...
     summary = train_and_sample("full_run", cfg, ctx)                # full_run, attention_ablation
 
-Idempotent like the trainer: a finished run returns its summary, a checkpoint resumes. Data
-parallel: every rank trains; only rank 0 writes the run dir's own files (tokenizer, env, plots,
-samples), as the trainer writes checkpoints and metrics from rank 0 only.
+Idempotent like the trainer: a finished run returns its summary, a checkpoint resumes. What
+follows training (loss.png, ppl.png, samples, a job's own evaluations: `after`) runs inside the
+trainer's finish hook, before summary.json is written: summary.json is the run's last file, so
+a run whose sampling or evaluation fails is not complete, and rerunning it (it resumes at the
+last step) does that work again. Data parallel: every rank trains; only rank 0 writes the run
+dir's own files (tokenizer, env, plots, samples), as the trainer writes checkpoints and metrics.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from gpt import distributed, rundir
@@ -17,16 +21,19 @@ from gpt.tokenizer import save_tokenizer
 from gpt.trainer import train
 from jobs.common import prepare, write_env
 from jobs.context import JobContext
+from jobs.errors import UserError
 from jobs.sample import load_run_model, sample_texts, write_samples
 from reports.curves import write_run_plots
 
 
 def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,
-                model=None) -> dict:
-    """Train cfg in run_dir, then (once completed) write loss.png and ppl.png; the summary with run_dir.
+                model=None, after: Callable[[Path], dict | None] | None = None) -> dict:
+    """Train cfg in run_dir; at the end, before summary.json, loss.png, ppl.png and `after(run_dir)`
+    (what it returns joins summary.json).
 
     tokenizer: saved as tokenizer.json unless there already (None: the caller saved it or has
-    none); model: one the caller built (classify), else the trainer builds cfg.model.
+    none); model: one the caller built (classify), else the trainer builds cfg.model. Returns
+    the summary with run_dir.
     """
     run_dir = Path(run_dir)
     main_rank = distributed.from_env().is_main
@@ -35,9 +42,11 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
         if tokenizer is not None and not (run_dir / rundir.TOKENIZER).exists():
             save_tokenizer(tokenizer, run_dir / rundir.TOKENIZER)
         write_env(run_dir, cfg.device, ctx.attempt)
-    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model)
-    if summary.get("status") == "completed" and main_rank:
-        write_run_plots(run_dir)
+
+    def finish(path: Path) -> dict | None:   # rank 0, best.pt and last.pt written, summary.json not yet
+        write_run_plots(path)
+        return after(path) if after is not None else None
+    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model, finish=finish)
     return {**summary, "run_dir": str(run_dir)}
 
 
@@ -52,10 +61,24 @@ def write_run_samples(run_dir: Path, cfg: RunConfig) -> None:
     print(write_samples(run_dir, rows).read_text(), flush=True)
 
 
-def train_and_sample(job: str, cfg: RunConfig, ctx: JobContext) -> dict:
-    """A language model on cfg.data under runs/<job>/: train_stage, then samples once completed."""
+def check_prompts(cfg: RunConfig, tokenizer) -> None:
+    """UserError (before any training) for a sample prompt the tokenizer cannot encode."""
+    for prompt in cfg.sample.prompts:
+        try:
+            tokenizer.encode(prompt)
+        except ValueError as exc:
+            raise UserError(f"sample.prompts: {prompt!r} cannot be encoded ({exc}); use text of the "
+                            "corpus, e.g. sample.prompts=ROMEO:") from None
+
+
+def train_and_sample(job: str, cfg: RunConfig, ctx: JobContext,
+                     after: Callable[[Path], dict | None] | None = None) -> dict:
+    """A language model on cfg.data under runs/<job>/: train_stage; its samples (and `after`,
+    e.g. a job's evaluations) before summary.json."""
     cfg, corpus, run_dir = prepare(job, cfg, ctx)
-    summary = train_stage(cfg, ctx, run_dir, corpus.batches, corpus.tokenizer)
-    if summary.get("status") == "completed" and distributed.from_env().is_main:
-        write_run_samples(run_dir, cfg)
-    return summary
+    check_prompts(cfg, corpus.tokenizer)
+
+    def samples_then_after(path: Path) -> dict | None:
+        write_run_samples(path, cfg)
+        return after(path) if after is not None else None
+    return train_stage(cfg, ctx, run_dir, corpus.batches, corpus.tokenizer, after=samples_then_after)

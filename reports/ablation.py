@@ -1,29 +1,41 @@
-"""The attention ablation section: one table, val curves of every variant, loss against length.
+"""The attention ablation section: per sweep, one table ranked by a leak-free val loss.
 
 Reads the runs of the `attention_ablation` job (`python main.py sweep attention_ablations`):
-summary.json (params, best val ppl, tokens/s), metrics.jsonl (val curves, GPU peak memory) and
+summary.json (params, best val ppl, tokens/s), metrics.jsonl (val curves, GPU peak memory),
+eval/causal.json (the leak-free val loss and the future-leak probe, jobs/eval_causal.py) and
 eval/lengths.json (written by the job, or by `python main.py eval_lengths`).
-A variant is named by the attention settings that differ from the defaults.
+
+The validation loss a run logs comes from one forward over whole windows: a variant that lets a
+position see later tokens (the naive mask) scores better than it is. The table's main column is
+therefore the leak-free loss (each position from its own prefix), rows are ranked by it, and a
+variant the probe (or, for runs without causal.json, its config) shows to see the future is
+flagged. Runs are grouped by sweep (`RunRef.group`), one table per sweep, so runs of other
+sweeps or of other settings never share a table; the caption lists any setting other than the
+attention that differs inside one.
 """
 from __future__ import annotations
 
 import math
 
-from matplotlib import colormaps
-from matplotlib.ticker import LogLocator, NullLocator
-
-from reports.figures import Figure, log_y, new_figure, set_title
+from reports.labels import flatten
 from reports.load import Run
 from reports.tables import Table, fmt
 
 JOB = "attention_ablation"
 LENGTHS_FILE = "lengths.json"
+CAUSAL_FILE = "causal.json"
 # the attention settings and their defaults (GPTConfig); old configs lack the newer keys
 SETTINGS = {"attention": "fused", "mask": "causal", "score": "scaled_dot", "qkv": "separate",
             "pos_embedding": "learned"}
 SHORT = {"pos_embedding": "pos"}
+# for runs without eval/causal.json: settings known to let a position see later tokens
+# (tests/test_attention_variants.py: test_naive_masking_leaks_the_future)
+KNOWN_LEAKS = {"model.mask": "naive"}
+# keys that may differ between the variants of one ablation without changing what is compared
+VARIANT_KEYS = ("name", "sample.", "train.progress", "model.attention", "model.mask", "model.score",
+                "model.qkv", "model.pos_embedding", "model.attn_", "model.n_latents", "model.n_features")
 MAX_SAMPLE_CHARS = 100
-LEGEND_IN_PER_CHAR = 0.055   # width of one x-small legend character (inches)
+FLAG = "SEES FUTURE"
 
 
 def variant_label(run: Run) -> str:
@@ -33,8 +45,8 @@ def variant_label(run: Run) -> str:
     return " ".join(parts) or "fused (default)"
 
 
-def _lengths(run: Run) -> dict | None:
-    return next((e for e in run.evals if e.get("file") == LENGTHS_FILE and e.get("kind") == "lengths"), None)
+def _eval(run: Run, file: str, kind: str) -> dict | None:
+    return next((e for e in run.evals if e.get("file") == file and e.get("kind") == kind), None)
 
 
 def _ppl_at(lengths: dict | None, length: int) -> float | None:
@@ -51,116 +63,118 @@ def _peak_mem_mb(run: Run) -> float | None:
     return float(run.train[column].max())
 
 
-def ablation_rows(runs: list[Run]) -> list[dict]:
-    """One dict per completed ablation run, in the order found (the sweep's order)."""
-    rows = []
+def _number(value) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def sees_future(run: Run, causal: dict | None) -> bool:
+    """The probe's verdict in causal.json, else whether the config is a known leak."""
+    if causal is not None and isinstance(causal.get("sees_future"), bool):
+        return causal["sees_future"]
+    return any(run.cfg(key) == value for key, value in KNOWN_LEAKS.items())
+
+
+def _row(run: Run) -> dict:
+    block = run.cfg("model.block_size")
+    lengths, causal = _eval(run, LENGTHS_FILE, "lengths"), _eval(run, CAUSAL_FILE, "causal")
+    return {"run": run, "variant": variant_label(run), "group": run.ref.group,
+            "params": run.summary.get("n_params"), "best_val_ppl": run.summary.get("best_val_ppl"),
+            "leak_free_loss": _number((causal or {}).get("loss")),
+            "window_loss": _number((causal or {}).get("window_loss")),
+            "sees_future": sees_future(run, causal), "causal": causal,
+            "tokens_per_s": run.summary.get("tokens_per_s"), "peak_mem_mb": _peak_mem_mb(run),
+            "ppl_2x": _ppl_at(lengths, 2 * block) if isinstance(block, int) else None,
+            "lengths": lengths, "block_size": block}
+
+
+def ablation_groups(runs: list[Run]) -> dict[str, list[dict]]:
+    """{sweep (or job, for runs outside a sweep): rows of its completed ablation runs}, each list
+    ranked by leak-free val loss (runs without one last), labels unique within a group."""
+    groups: dict[str, list[dict]] = {}
     for run in runs:
-        if run.ref.job != JOB or not run.completed:
-            continue
-        block = run.cfg("model.block_size")
-        lengths = _lengths(run)
-        rows.append({"run": run, "variant": variant_label(run), "params": run.summary.get("n_params"),
-                     "best_val_ppl": run.summary.get("best_val_ppl"),
-                     "tokens_per_s": run.summary.get("tokens_per_s"), "peak_mem_mb": _peak_mem_mb(run),
-                     "ppl_2x": _ppl_at(lengths, 2 * block) if isinstance(block, int) else None,
-                     "lengths": lengths, "block_size": block})
-    return rows
+        if run.ref.job == JOB and run.completed:
+            groups.setdefault(run.ref.group, []).append(_row(run))
+    for rows in groups.values():
+        rows.sort(key=lambda r: (r["leak_free_loss"] is None, r["leak_free_loss"] or 0.0))
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r["variant"]] = counts.get(r["variant"], 0) + 1
+        for r in rows:   # two runs of one variant (resubmitted with other overrides): name both
+            if counts[r["variant"]] > 1:
+                r["variant"] = f"{r['variant']} ({r['run'].ref.title})"
+    return groups
+
+
+def other_differences(rows: list[dict]) -> list[str]:
+    """Config keys besides the attention settings whose values differ between the rows' runs."""
+    flats = [flatten(r["run"].config) for r in rows]
+    keys = sorted(set().union(*flats)) if flats else []
+    return [k for k in keys if not k.startswith(VARIANT_KEYS)
+            and len({repr(f.get(k)) for f in flats}) > 1]
 
 
 def _best(values: list, lowest: bool) -> int | None:
-    finite = [(v, i) for i, v in enumerate(values) if isinstance(v, (int, float)) and math.isfinite(v)]
+    finite = [(v, i) for i, v in enumerate(values) if _number(v) is not None]
     if not finite:
         return None
     return (min(finite) if lowest else max(finite))[1]
 
 
-def ablation_table(rows: list[dict]) -> Table:
-    """Variant, params, best val ppl, tokens/s, peak memory, val ppl at 2x length; best in bold."""
-    columns = ["variant", "params", "best val ppl", "tokens/s", "peak GPU MB", "val ppl at 2x length"]
-    keys = ["variant", "params", "best_val_ppl", "tokens_per_s", "peak_mem_mb", "ppl_2x"]
-    specs = ["s", ",d", ".2f", ",.0f", ",.0f", ".2f"]
-    raw = [[row[k] for k in keys] for row in rows]
-    display = [[fmt(v, spec) for v, spec in zip(values, specs)] for values in raw]
+def _caption(group: str, rows: list[dict]) -> str:
+    blocks = sorted({r["block_size"] for r in rows if isinstance(r["block_size"], int)})
+    differ = other_differences(rows)
+    base = (f"the runs also differ in {', '.join(differ)}, so this is not a one-change comparison"
+            if differ else "every run has the same base config (data, seed, optimizer, steps) and "
+            "differs only in its attention settings")
+    where = f"sweep {group}" if group != JOB else "attention_ablation runs outside any sweep"
+    flagged = [r["variant"] for r in rows if r["sees_future"]]
+    missing = sum(r["leak_free_loss"] is None for r in rows)
+    capped = sum(1 for r in rows if r["lengths"] and r["lengths"].get("max_context") is not None)
+    return (f"Attention ablation, {where}: {len(rows)} completed run(s), this group only; {base}"
+            f"{f' (block_size {blocks[0]})' if len(blocks) == 1 else ''}. Ranked by leak-free val loss "
+            "(nats/token, best weights, eval/causal.json): the logits at position t come from a "
+            "forward over tokens 0..t alone, so no variant gains from seeing later tokens; lowest "
+            f"in bold. {FLAG}: a change of the token at t+1 moved the trained model's logits at "
+            f"positions <= t ({len(flagged)} variant(s){': ' + ', '.join(flagged) if flagged else ''}); "
+            "its whole-window val loss and the columns after it (measured over whole windows, as in "
+            "training) are marked † and are not comparable. whole-window val loss: one forward "
+            "per window on the same tokens; best val ppl: lowest logged during training; tokens/s: "
+            "median training throughput; peak GPU MB: — on CPU; val ppl at 2x length: eval/lengths.json "
+            f"at twice the training length, — where the model cannot run past block_size ({capped} "
+            f"of {len(rows)})."
+            + (f" {missing} run(s) without eval/causal.json (run `python main.py eval_causal "
+               "--run-dir RUN`) rank last." if missing else ""))
+
+
+def ablation_table(rows: list[dict], group: str = JOB) -> Table:
+    """Rank, variant, leak flag, leak-free val loss (main, bold lowest) and ppl, then the
+    whole-window numbers († for a variant that sees the future), params, speed, memory, 2x length."""
+    columns = ["rank", "variant", "sees future", "leak-free val loss", "leak-free ppl",
+               "whole-window val loss", "best val ppl", "params", "tokens/s", "peak GPU MB",
+               "val ppl at 2x length"]
+    specs = ["d", "s", "s", ".3f", ".2f", ".3f", ".2f", ",d", ",.0f", ",.0f", ".2f"]
+    raw, display = [], []
+    for i, r in enumerate(rows):
+        leak = r["causal"].get("future_leak") if r["causal"] else None
+        flag = (f"{FLAG} ({leak:.1e})" if _number(leak) is not None else FLAG) if r["sees_future"] else "no"
+        values = [i + 1, r["variant"], flag, r["leak_free_loss"],
+                  math.exp(r["leak_free_loss"]) if r["leak_free_loss"] is not None else None,
+                  r["window_loss"], r["best_val_ppl"], r["params"], r["tokens_per_s"],
+                  r["peak_mem_mb"], r["ppl_2x"]]
+        raw.append(values)
+        cells = [fmt(v, spec) for v, spec in zip(values, specs)]
+        if r["sees_future"]:
+            cells = [c + " †" if j in (5, 6, 10) and c != "—" else c for j, c in enumerate(cells)]
+        display.append(cells)
     bold = set()
-    for col, lowest in ((2, True), (3, False), (4, True), (5, True)):
-        best = _best([r[col] for r in raw], lowest)
+    honest = [v if not r["sees_future"] else None for v, r in zip([x[6] for x in raw], rows)]
+    for col, values, lowest in ((3, [x[3] for x in raw], True), (6, honest, True),
+                                (8, [x[8] for x in raw], False), (9, [x[9] for x in raw], True)):
+        best = _best(values, lowest)
         if best is not None:
             bold.add((best, col))
-    blocks = sorted({r["block_size"] for r in rows if isinstance(r["block_size"], int)})
-    capped = [r["variant"] for r in rows if r["lengths"] and r["lengths"].get("max_context") is not None]
-    caption = ("Attention ablation: every variant trained on the same base"
-               f"{f' (block_size {blocks[0]})' if len(blocks) == 1 else ''}. best val ppl: lowest "
-               "validation perplexity of the run; tokens/s: training throughput (median over the "
-               "run's log windows); peak GPU MB: — on CPU runs; val ppl at 2x length: evaluated on "
-               "contexts twice the training length (eval/lengths.json), — where the model cannot "
-               f"run past block_size ({len(capped)} of {len(rows)} variants: learned positions or "
-               "per-position parameters). Best of each column in bold.")
-    return Table(columns, display, caption, bold=bold, raw_rows=raw)
-
-
-def _styles(n: int) -> list[tuple[tuple, str]]:
-    """(colour, line style) per run: tab10 colours, then the same colours dashed and dotted."""
-    colours = colormaps["tab10"].colors
-    dashes = ["-", "--", ":", "-."]
-    return [(colours[i % 10], dashes[(i // 10) % 4]) for i in range(n)]
-
-
-def _figure(rows: list[dict]) -> tuple[Figure, object]:
-    """A 6 x 4.5 in plot plus a right margin wide enough for the longest legend label."""
-    legend_in = 0.6 + LEGEND_IN_PER_CHAR * max(len(r["variant"]) for r in rows)
-    fig, (ax,) = new_figure(figsize_in=(6.0 + legend_in, 4.5), right_in=legend_in)
-    return fig, ax
-
-
-def _legend(ax) -> None:
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-
-
-def curves_figure(rows: list[dict]) -> Figure | None:
-    """Validation perplexity against step, one line per variant (log y); None without curves."""
-    rows = [r for r in rows if not r["run"].val.empty and "ppl" in r["run"].val]
-    if not rows:
-        return None
-    fig, ax = _figure(rows)
-    for row, (colour, dash) in zip(rows, _styles(len(rows))):
-        val = row["run"].val
-        ax.plot(val["step"], val["ppl"], color=colour, linestyle=dash, linewidth=1.2, label=row["variant"])
-    log_y(ax)
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)))  # a short range
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation perplexity (log scale)")
-    set_title(ax, f"Validation perplexity of {len(rows)} attention variants")
-    _legend(ax)
-    return fig
-
-
-def lengths_figure(rows: list[dict]) -> Figure | None:
-    """Val loss against context length (log2 x), one line per variant; None without lengths.json."""
-    rows = [r for r in rows if r["lengths"]]
-    if not rows:
-        return None
-    fig, ax = _figure(rows)
-    for row, (colour, dash) in zip(rows, _styles(len(rows))):
-        points = [(p["length"], p["loss"]) for p in row["lengths"].get("rows") or []
-                  if isinstance(p, dict) and isinstance(p.get("loss"), (int, float))]
-        if points:
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, color=colour, linestyle=dash, marker="o", markersize=3, linewidth=1.2,
-                    label=row["variant"])
-    blocks = sorted({r["block_size"] for r in rows if isinstance(r["block_size"], int)})
-    for block in blocks:
-        ax.axvline(block, color="0.4", linewidth=0.8, linestyle=":")
-        ax.annotate(f"training length {block}", (block, 0.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, 4), textcoords="offset points", fontsize="x-small", color="0.3")
-    ax.set_xscale("log", base=2)
-    lengths = sorted({p["length"] for r in rows for p in r["lengths"].get("rows") or [] if isinstance(p, dict)})
-    ax.set_xticks(lengths, [str(n) for n in lengths])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("context length (tokens, log scale)")
-    ax.set_ylabel("validation loss (nats/token)")
-    set_title(ax, "Length generalisation: val loss against context length")
-    _legend(ax)
-    return fig
+    return Table(columns, display, _caption(group, rows), bold=bold, raw_rows=raw)
 
 
 def samples_table(rows: list[dict]) -> Table | None:
@@ -176,4 +190,5 @@ def samples_table(rows: list[dict]) -> Table | None:
     if not body:
         return None
     return Table(["variant", "temperature", "sample (best weights)"], body,
-                 f"One sample per variant (first {MAX_SAMPLE_CHARS} characters; ⏎ = newline).")
+                 f"One sample per variant (first {MAX_SAMPLE_CHARS} characters; ⏎ = newline), "
+                 "in the table's order.")

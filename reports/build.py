@@ -9,6 +9,9 @@ Layout of the report folder:
     groups/<group>/ppl.png         loss and perplexity of the runs overlaid against epochs and
                                    wall-clock, per sweep or job
     memory.png  comparison.png  birthplace.png
+    ablation.md/.tex/.csv  ablation_ranking.png  ablation_curves.png  ablation_lengths.png
+                                   one set per sweep of attention_ablation runs (ablation-<sweep>*
+                                   when there are several)
     runs/<job>__<run>/loss.png  ppl.png   each run also gets a run card (table) in index.md
                                    (accuracy.png: classification runs)
     .report-state.json             fingerprints: unchanged outputs are reused, not redrawn
@@ -19,7 +22,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from reports import ablation, cards, classify, comparison, evals, memory, reproduction, samples, summary
+from reports import cards, classify, comparison, evals, memory, reproduction, samples, summary
+from reports.ablation_section import ablation_sections
 from reports.curves import read_curves
 from reports.discover import discover, safe_name
 from reports.document import FigureItem, Section, TableItem, TextItem, to_html_document, to_markdown_document
@@ -111,6 +115,30 @@ def _group_section(b: Builder, group: str, runs: list[Run]) -> Section:
     return Section(f"Group {group}", [FigureItem(rel_path, caption)], level=3)
 
 
+def _accuracy_group_section(b: Builder, group: str, runs: list[Run]) -> Section:
+    """Validation and train accuracy of a group's classification runs against epochs; the best
+    by val accuracy named with its test accuracy."""
+    labels = {key: label + ("" if run.completed else " (incomplete)")
+              for (key, label), run in zip(group_labels(runs).items(), runs)}
+    series = {labels[run.ref.key]: classify.accuracy_series(run.rows) for run in runs}
+    rows = classify.classify_rows(runs)
+    best = classify.best_run(rows)
+    best_label = labels[best["key"]] if best else None
+    rel_path = f"groups/{safe_name(group)}/accuracy.png"
+    note = (f"(best: val {best['best val acc']:.3f}, test "
+            f"{'—' if best['test acc'] is None else format(best['test acc'], '.3f')})" if best else "")
+    b.figure(rel_path, [series, best_label, note],
+             lambda: classify.group_accuracy_figure(group, series, best_label, note))
+    chosen = (f" Best by validation accuracy (thick line, * in the legend): {best_label}, val "
+              f"{best['best val acc']:.4f} at epoch {best['best epoch'] or 0:g}, test "
+              f"{'—' if best['test acc'] is None else format(best['test acc'], '.4f')} (the test "
+              "accuracy of that checkpoint)." if best else "")
+    caption = (f"Accuracy of the {len(runs)} classification run(s) of {group} against epochs: "
+               "validation (left) and train (right), measured at each evaluation; runs are "
+               f"labelled by the config keys that differ between them.{chosen}")
+    return Section(f"Group {group} (classification)", [FigureItem(rel_path, caption)], level=3)
+
+
 def _summary_section(b: Builder, runs: list[Run], n_untrained: int) -> Section:
     table = summary.summary_table(runs)
     b.tables("summary", table, latex=True)
@@ -170,35 +198,6 @@ def _evals_section(b: Builder, runs: list[Run]) -> Section | None:
                          evals.eval_rows(runs), evals.eval_table, evals.eval_figure,
                          "Dev accuracy per variant (best run of each), the always-London "
                          "baseline dashed.")
-
-
-def _ablation_section(b: Builder, runs: list[Run]) -> Section | None:
-    """Table, val curves, length generalisation and samples of the attention ablation runs."""
-    rows = ablation.ablation_rows(runs)
-    items = _table_items(b, "ablation", rows, ablation.ablation_table, latex=True)
-    if items is None:
-        return None
-    curves = [[r["variant"], r["run"].val.get("step", []).tolist(), r["run"].val.get("ppl", []).tolist()]
-              for r in rows]
-    if b.figure("ablation_curves.png", curves, lambda: ablation.curves_figure(rows)):
-        items.append(FigureItem("ablation_curves.png", "Validation perplexity against training step "
-                                "for every attention variant (same base, same data order)."))
-    lengths = [[r["variant"], r["lengths"]] for r in rows]
-    if b.figure("ablation_lengths.png", lengths, lambda: ablation.lengths_figure(rows)):
-        items.append(FigureItem("ablation_lengths.png", "Validation loss against context length, "
-                                "per variant; the dotted line is the training length. Variants "
-                                "that cannot run past block_size stop there."))
-    by_note: dict[str, list[str]] = {}
-    for r in rows:
-        if r["lengths"] and r["lengths"].get("note"):
-            by_note.setdefault(r["lengths"]["note"], []).append(r["variant"])
-    if by_note:
-        items.append(TextItem("Length evaluation notes:", [f"{note} — {len(variants)} variant(s): "
-                                                          f"{', '.join(variants)}" for note, variants in by_note.items()]))
-    sample_table = ablation.samples_table(rows)
-    if sample_table:
-        items.append(TableItem(sample_table))
-    return Section("Attention ablation", items)
 
 
 def _reproduction_section(b: Builder, inputs: list[Path]) -> Section | None:
@@ -262,9 +261,14 @@ def build_report(inputs: list[Path], out_dir: Path, log: Callable[[str], None] =
     groups: dict[str, list[Run]] = {}
     for run in trained:
         groups.setdefault(run.ref.group, []).append(run)
-    group_sections = [_group_section(b, name, members) for name, members in groups.items()]
+    group_sections = []
+    for name, members in groups.items():   # classifiers by accuracy, language models by ppl
+        lms = [run for run in members if not classify.is_classifier(run)]
+        group_sections += [_group_section(b, name, lms)] if lms else []
+        if len(lms) < len(members):
+            group_sections.append(_accuracy_group_section(b, name, [r for r in members if r not in lms]))
     summary_section = _summary_section(b, trained, len(runs) - len(trained))
-    others = [_reproduction_section(b, inputs), _ablation_section(b, trained),
+    others = [_reproduction_section(b, inputs), *ablation_sections(b, trained, _table_items),
               _memory_section(b, trained), _comparison_section(b, runs),
               _evals_section(b, runs), _classify_section(b, trained), _temperature_section(runs)]
     b.pending.sort(key=lambda task: not isinstance(task, GroupPlotTask))  # slowest first

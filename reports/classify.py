@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 
 from gpt import rundir
+from matplotlib import colormaps
+
 from reports.figures import Figure, new_figure, pin_axis_labels, save_figure, set_title
 from reports.load import Run
 from reports.tables import Table, fmt
@@ -55,6 +57,34 @@ def accuracy_figure(rows: list[dict], title: str) -> Figure:
     return fig
 
 
+def group_accuracy_figure(title: str, series: dict[str, dict], best: str | None = None,
+                          best_note: str = "") -> Figure:
+    """Validation (left) and train (right) accuracy against epochs of a group's classification
+    runs, one colour per run; `series` maps labels to `accuracy_series(rows)`; `best` (a label)
+    is drawn thicker, starred in the legend and followed by `best_note` (its val/test accuracy)."""
+    legend_in = 0.6 + 0.06 * max(len(label) + 2 + (len(best_note) + 1 if label == best else 0) for label in series)
+    fig, axes = new_figure(ncols=2, figsize_in=(11.0 + legend_in, 4.8), right_in=legend_in)
+    colours = colormaps["tab10" if len(series) <= 10 else "tab20"].colors
+    for ax, split, name in ((axes[0], "val", "validation"), (axes[1], "train", "train")):
+        pin_axis_labels(ax)
+        for i, (label, s) in enumerate(series.items()):
+            epochs, values = s[split]
+            ax.plot(epochs, values, "o-", ms=3, color=colours[i % len(colours)],
+                    lw=2.4 if label == best else 1.1,
+                    label=f"* {label} {best_note}".rstrip() if label == best else label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{name} accuracy")
+        set_title(ax, f"{title}: {name} accuracy against epochs")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="x-small", frameon=False)
+    return fig
+
+
+def best_run(rows: list[dict]) -> dict | None:
+    """The row with the highest best val accuracy (its test accuracy is the one to report)."""
+    rated = [r for r in rows if r["best val acc"] is not None]
+    return max(rated, key=lambda r: r["best val acc"]) if rated else None
+
+
 def write_accuracy_plot(run_dir: Path, out_dir: Path | None = None) -> Path:
     """accuracy.png of the run in `run_dir`, into `out_dir` (default: the run dir)."""
     run_dir = Path(run_dir)
@@ -72,6 +102,7 @@ def classify_rows(runs: list[Run]) -> list[dict]:
     rows = []
     for run in filter(is_classifier, runs):
         s = run.summary
+        key = run.ref.key
         source = run.cfg("model.source", "gpt")
         if source == "gpt" and run.cfg("init_from"):
             source = f"gpt from {Path(run.cfg('init_from')).name}"
@@ -80,7 +111,8 @@ def classify_rows(runs: list[Run]) -> list[dict]:
                      "epochs": run.cfg("train.epochs"),
                      "best val acc": _finite(s.get("best_val_accuracy")),
                      "best epoch": _finite(s.get("best_epoch")),
-                     "test acc": _finite(s.get("test_accuracy")), "completed": run.completed})
+                     "test acc": _finite(s.get("test_accuracy")), "completed": run.completed,
+                     "key": key})
     return rows
 
 

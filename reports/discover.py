@@ -31,6 +31,7 @@ class RunRef:
     group: str          # sweep name for sweep runs, else the job
     exp: int | None     # experiment number: from the sweep index, else `exp<N>` in the name
     title: str = ""     # how tables show it: the folder name, or job/name where names repeat
+    root: str = ""      # where job/name repeats across runs roots: the roots' distinguishing tail
 
     def __post_init__(self) -> None:
         if not self.title:
@@ -43,8 +44,9 @@ class RunRef:
 
     @property
     def key(self) -> str:
-        """`<job>__<name>`: unique folder name for this run's report outputs."""
-        return safe_name(f"{self.job}__{self.name}")
+        """`<job>__<name>` (`<root>__<job>__<name>` when several roots hold that run name):
+        unique folder name for this run's report outputs."""
+        return safe_name(f"{self.root}__{self.job}__{self.name}" if self.root else f"{self.job}__{self.name}")
 
 
 def safe_name(name: str) -> str:
@@ -140,7 +142,26 @@ def discover(inputs: list[Path]) -> tuple[list[RunRef], list[str]]:
     unique: dict[Path, RunRef] = {}
     for ref in found:
         unique.setdefault(ref.run_dir.resolve(), ref)
-    refs = list(unique.values())
+    refs = _tag_roots(list(unique.values()))
     names = [ref.name for ref in refs]
-    return [replace(ref, title=ref.name if names.count(ref.name) == 1 else f"{ref.job}/{ref.name}")
-            for ref in refs], warnings
+    return [replace(ref, title=ref.name if names.count(ref.name) == 1 else
+                    "/".join(p for p in (ref.root, ref.job, ref.name) if p)) for ref in refs], warnings
+
+
+def _tag_roots(refs: list[RunRef]) -> list[RunRef]:
+    """Refs whose job/name occurs in several run dirs get `root`: the shortest tail of their
+    runs root's path that tells those roots apart (`a/runs` vs `b/runs` -> "a_runs", "b_runs")."""
+    by_key: dict[str, list[int]] = {}
+    for i, ref in enumerate(refs):
+        by_key.setdefault(ref.key, []).append(i)
+    out = list(refs)
+    for members in by_key.values():
+        if len(members) < 2:
+            continue
+        roots = [refs[i].run_dir.resolve().parent.parent.parts for i in members]
+        depth = 1
+        while depth < max(map(len, roots)) and len({r[-depth:] for r in roots}) < len(roots):
+            depth += 1
+        for i, root in zip(members, roots):
+            out[i] = replace(refs[i], root="/".join(root[-depth:]))
+    return out

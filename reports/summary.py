@@ -3,7 +3,9 @@
 Best validation perplexity is the lowest over all evaluations (not the last one); within each
 dataset, job and architecture with two runs or more, the best is set in bold (perplexities of
 different datasets or tasks are not comparable). Columns with no value at all (no experiment
-numbers, no GPU) are left out. Written as Markdown, LaTeX and CSV from one `Table`.
+numbers, no GPU, no classifier) are left out. A classification run (model.arch=classifier) is
+rated by accuracy, never by perplexity: its ppl cells are empty and it fills "best val acc"
+(best epoch: the epoch of that accuracy) and "test acc" instead. Written as Markdown, LaTeX and CSV from one `Table`.
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from reports.memory import steady_memory
 from reports.tables import Table, fmt
 
 COLUMNS = ["exp", "run", "job", "dataset", "status", "arch", "layers", "optimizer", "lr", "weight decay",
-           "params", "best val ppl", "best epoch", "train ppl", "s/epoch", "tokens/s", "GPU MB"]
+           "params", "best val ppl", "best val acc", "best epoch", "train ppl", "test acc", "s/epoch",
+           "tokens/s", "GPU MB"]
 # one format per kind of number: integers with separators, ratios with two decimals
 FORMATS = {"exp": "d", "layers": "d", "lr": "g", "weight decay": "g", "params": ",d",
-           "best val ppl": ".2f", "best epoch": ".2f", "train ppl": ".2f", "s/epoch": ".1f",
-           "tokens/s": ",.0f", "GPU MB": ",.0f"}
-OPTIONAL = ("exp", "GPU MB")   # left out when no run has a value
+           "best val ppl": ".2f", "best val acc": ".4f", "test acc": ".4f", "best epoch": ".2f",
+           "train ppl": ".2f", "s/epoch": ".1f", "tokens/s": ",.0f", "GPU MB": ",.0f"}
+OPTIONAL = ("exp", "GPU MB", "best val acc", "test acc")   # left out when no run has a value
 BEST = "best val ppl"
 GROUP = ["dataset", "job", "arch"]   # bold compares runs within these only
 DESCRIPTIONS = {
@@ -31,6 +34,8 @@ DESCRIPTIONS = {
     "params": "trainable parameters (frozen ones are on the run card; runs before the split: all)",
     "best val ppl": "lowest validation perplexity over all evaluations, reached at best epoch",
     "train ppl": "training perplexity measured at that evaluation",
+    "best val acc": "classification runs: highest validation accuracy (best.pt), at best epoch",
+    "test acc": "classification runs: test accuracy of that checkpoint",
     "s/epoch": "training wall-clock seconds per epoch", "tokens/s": "median training throughput",
     "GPU MB": "steady-state allocated GPU memory (median after warm-up)"}
 
@@ -91,9 +96,15 @@ def _tokens_per_s(run: Run) -> float | None:
     return None
 
 
+def _classifier_eval(run: Run) -> dict:
+    s = run.summary
+    return {"ppl": None, "train_ppl": None, "epoch": s.get("best_epoch"),
+            "acc": s.get("best_val_accuracy"), "test_acc": s.get("test_accuracy")}
+
+
 def run_row(run: Run) -> dict:
     """The summary-table values of one run (raw numbers; None where unknown)."""
-    best = _best_eval(run)
+    best = _classifier_eval(run) if run.cfg("model.arch") == "classifier" else _best_eval(run)
     return {
         "exp": run.ref.exp, "run": run.ref.title, "job": run.ref.job,
         "dataset": _text(run.cfg("data.dataset")), "status": run.status,
@@ -102,7 +113,8 @@ def run_row(run: Run) -> dict:
         "weight decay": _number(run.cfg("optim.weight_decay")),
         "params": _number(_trainable_params(run)),
         "best val ppl": _float(best["ppl"]), "best epoch": _float(best["epoch"]),
-        "train ppl": _float(best["train_ppl"]), "s/epoch": _seconds_per_epoch(run),
+        "train ppl": _float(best["train_ppl"]), "best val acc": _float(best.get("acc")),
+        "test acc": _float(best.get("test_acc")), "s/epoch": _seconds_per_epoch(run),
         "tokens/s": _tokens_per_s(run), "GPU MB": steady_memory(run)["allocated"],
     }
 

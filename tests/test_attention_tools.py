@@ -53,8 +53,13 @@ def test_sinusoidal_extrapolates_and_learned_is_capped_with_a_note(runs, data_ro
     sin = _lengths(runs["sinusoidal"])        # written by the job at T/2, T, 2T, 4T
     assert [r["length"] for r in sin["rows"]] == [8, 16, 32, 64] and sin["max_context"] is None
     assert all(np.isfinite(r["loss"]) and r["ppl"] > 1 for r in sin["rows"]) and sin["note"] == ""
-    assert main.main(["eval_lengths", "--run-dir", runs["learned"], "--lengths", "8,32,64", *runs["where"][2:]]) == 0
-    learned = _lengths(runs["learned"])
+    job_file = _lengths(runs["learned"])        # the job's own file, which the report reads...
+    assert main.main(["eval_lengths", "--run-dir", runs["learned"], "--lengths", "8,32,64", *runs["where"][2:]]) == 2
+    assert "already holds lengths [8, 16, 32, 64], max_tokens 8192" in capsys.readouterr().err
+    assert _lengths(runs["learned"]) == job_file   # ...is never replaced by other settings
+    assert main.main(["eval_lengths", "--run-dir", runs["learned"], "--lengths", "8,32,64", "--max-tokens", "512",
+                      "--out", "lengths-512.json", *runs["where"][2:]]) == 0
+    learned = json.loads((Path(runs["learned"]) / "eval" / "lengths-512.json").read_text())
     assert [r["length"] for r in learned["rows"]] == [8, 16, 32, 64]     # block_size 16 added
     assert [("loss" in r) for r in learned["rows"]] == [True, True, False, False]
     assert "cannot extrapolate (learned position embeddings)" in learned["note"]
@@ -67,13 +72,39 @@ def test_eval_lengths_allows_an_lstm_and_refuses_bad_input(runs, tmp_path, capsy
     assert all("loss" in r for r in _lengths(runs["lstm"])["rows"])
     for lengths in ("0,8", "8,8", "a", "8,99999999"):
         assert main.main(["eval_lengths", "--run-dir", runs["sinusoidal"], "--lengths", lengths, *where]) == 2
+    for out in ("../x.json", "x.txt", ".hidden.json"):
+        assert main.main(["eval_lengths", "--run-dir", runs["sinusoidal"], "--out", out, *where]) == 2
     unfinished = tmp_path / "unfinished"
     shutil.copytree(runs["sinusoidal"], unfinished)
     (unfinished / rundir.SUMMARY).unlink()
     assert main.main(["eval_lengths", "--run-dir", str(unfinished), *where]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line]
-    assert len(errors) == 5 and all(line.startswith("error: ") for line in errors)
+    assert len(errors) == 8 and all(line.startswith("error: ") for line in errors)
     assert "not a finished run" in errors[-1]
+
+
+def test_eval_causal_rescoring_a_run_and_its_hostile_inputs(runs, tmp_path, capsys):
+    where = runs["where"][2:]
+    job_file = json.loads((Path(runs["sinusoidal"]) / "eval" / "causal.json").read_text())   # by the job
+    assert not job_file["sees_future"] and abs(job_file["loss"] - job_file["window_loss"]) < 1e-4
+    assert main.main(["eval_causal", "--run-dir", runs["sinusoidal"], "--max-tokens", "256", *where]) == 2
+    assert "already holds a score of max_tokens 4096" in capsys.readouterr().err   # the report's file stays
+    assert main.main(["eval_causal", "--run-dir", runs["sinusoidal"], "--max-tokens", "256",
+                      "--out", "causal-256.json", *where]) == 0
+    out = capsys.readouterr().out
+    assert "leak-free val loss" in out and "-> causal" in out
+    assert json.loads((Path(runs["sinusoidal"]) / "eval" / "causal-256.json").read_text())["tokens"] == 256
+    assert json.loads((Path(runs["sinusoidal"]) / "eval" / "causal.json").read_text()) == job_file
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(runs["sinusoidal"], unfinished)
+    (unfinished / rundir.SUMMARY).unlink()
+    bad = [(runs["sinusoidal"], ["--max-tokens", "0"], "--max-tokens 0 must be at least 1"),
+           (runs["lstm"], [], "eval_causal scores GPT runs"), (str(unfinished), [], "not a finished run"),
+           (runs["sinusoidal"], ["--out", "../x.json"], "--out '../x.json': give a plain file name")]
+    for run_dir, extra, message in bad:
+        assert main.main(["eval_causal", "--run-dir", run_dir, *extra, *where]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1
 
 
 def test_logit_bias_recovers_a_trained_runs_distribution_within_v_plus_1_calls(runs):
@@ -121,16 +152,17 @@ def test_logit_bias_cli_prints_calls_error_and_sample_and_refuses_bad_input(runs
 def test_report_has_the_ablation_section_from_real_runs(runs, tmp_path):
     index = build_report([runs["root"]], tmp_path / "report", log=lambda _: None)
     text = index.read_text()
-    assert "## Attention ablation" in text
-    assert "ablation_curves.png" in text and "ablation_lengths.png" in text
+    assert "## Attention ablation: sweep pos" in text
+    for name in ("ablation_ranking.png", "ablation_curves.png", "ablation_lengths.png"):
+        assert name in text and (tmp_path / "report" / name).stat().st_size > 10_000
     table = (tmp_path / "report" / "ablation.csv").read_text().splitlines()
-    assert table[0].startswith("variant,params,best val ppl,tokens/s")
-    assert {line.split(",")[0] for line in table[1:]} == {"fused (default)", "pos=sinusoidal"}
-    sinusoidal = next(line for line in table[1:] if line.startswith("pos=sinusoidal"))
-    assert sinusoidal.split(",")[-1] != ""           # val ppl at 2x length, from lengths.json
+    assert table[0].startswith("rank,variant,sees future,leak-free val loss,leak-free ppl,whole-window val loss")
+    cells = {line.split(",")[1]: line.split(",") for line in table[1:]}
+    assert set(cells) == {"fused (default)", "pos=sinusoidal"}
+    for row in cells.values():   # causal variants: the job's eval/causal.json says so, and both scores agree
+        assert row[2] == "no" and abs(float(row[3]) - float(row[5])) < 1e-3
+    assert cells["pos=sinusoidal"][-1] != ""           # val ppl at 2x length, from lengths.json
     assert "**" in (tmp_path / "report" / "ablation.md").read_text()   # the best in bold
-    for name in ("ablation_curves.png", "ablation_lengths.png"):
-        assert (tmp_path / "report" / name).stat().st_size > 10_000
 
 
 def test_bench_train_times_each_variant_in_one_run(capsys):

@@ -37,8 +37,8 @@ RUNS = [
 def test_summary_columns_values_and_order():
     frame = summary.summary_frame(RUNS)
     assert list(frame.columns) == ["exp", "run", "job", "dataset", "status", "arch", "layers", "optimizer", "lr",
-                                   "weight decay", "params", "best val ppl", "best epoch", "train ppl",
-                                   "s/epoch", "tokens/s", "GPU MB"]
+                                   "weight decay", "params", "best val ppl", "best val acc", "best epoch",
+                                   "train ppl", "test acc", "s/epoch", "tokens/s", "GPU MB"]
     assert list(frame["exp"]) == [5, 7, 1, 2, 9, 10]   # arch, then layers, then optimizer
     row = frame.set_index("run").loc["lstm-adamw"]
     # best across epochs (141 at epoch 1), not the last evaluation (150)

@@ -17,6 +17,10 @@ def test_every_experiment_has_references_with_sources_and_known_keys():
     for name in EXPERIMENTS:
         for ref in refs[name]["references"]:
             assert ref["source"] and ("value" in ref or "low" in ref)
+            # where the number comes from: a quote, a computation, or said to be unverified;
+            # never a document the user does not have
+            assert any(w in ref["source"] for w in ('"', "README", "computed", "unverified")), ref
+            assert "SPEC" not in ref["source"] and "seeds/" not in ref["source"]
     assert {r["key"] for r in refs["cs224n_pretrain_finetune"]["references"]} == \
         {"pretrain_finetune", "pretrain_finetune_students", "no_pretrain", "london"}
 
@@ -26,6 +30,12 @@ def test_gap_is_distance_to_the_value_or_the_range():
     assert reproduce.gap(143.0, {"low": 140.0, "high": 146.0}) == 0.0
     assert reproduce.gap(150.0, {"low": 140.0, "high": 146.0}) == 4.0
     assert reproduce.gap(8.0, {"low": 10.0, "high": None}) == -2.0
+    assert reproduce.gap(15.0, {"low": 10.0, "high": None}) == 5.0     # a lower bound met by 5, not "0"
+    assert reproduce.gap(1200.0, {"low": 1000.0, "high": None}) == 200.0
+    assert reproduce.gap_text(5.0, {"low": 10.0, "high": None}) == "+5 (meets >= 10)"
+    assert reproduce.gap_text(-2.0, {"low": 10.0, "high": None}) == "-2 (misses >= 10)"
+    assert reproduce.gap_text(0.0, {"low": 140.0, "high": 146.0}) == "0 (inside 140-146)"
+    assert reproduce.gap_text(4.0, {"low": 140.0, "high": 146.0}) == "+4 (outside 140-146)"
     assert reproduce.gap(None, {"value": 1.0}) is None
 
 
