@@ -15,4 +15,7 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; the
   conda activate slm-toolkit
 fi
 export TOOLKIT_REPO
-[ -z "${SLURM_JOB_ID:-}" ] || echo "[template] job $SLURM_JOB_ID: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')"
+# An array task by <array id>_<task>: its own record (the array's id alone names every task)
+TOOLKIT_JOB=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}
+TOOLKIT_JOB=${TOOLKIT_JOB:-${SLURM_JOB_ID:-}}
+[ -z "$TOOLKIT_JOB" ] || echo "[template] job $TOOLKIT_JOB: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$TOOLKIT_JOB" | sed -n '1s/.* StdOut=\([^ ]*\).*/\1/p')"
