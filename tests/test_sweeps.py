@@ -10,8 +10,8 @@ import pytest
 
 import main
 from gpt.config import ConfigError
-from jobs.sweep_cli import write_index
 from jobs.status import find_runs, rows
+from jobs.sweep_cli import write_index
 from jobs.sweeps import build
 from jobs.tasks import make_tasks
 
