@@ -53,12 +53,45 @@ class Resources:
     nodes: int = 1               # data parallel (gpt.distributed): nodes x tasks_per_node ranks,
     tasks_per_node: int = 1      # one task per GPU (gpus is per node)
     setup: tuple[str, ...] = ()  # shell lines before the job (module load ..., conda activate ...)
+    sbatch_options: tuple[str, ...] = ()   # more `#SBATCH` lines: "--mail-type=END" (--sbatch-opt)
 
     def __post_init__(self) -> None:
         for key in ("gpus", "cpus", "mem_gb", "time_min", "signal_delay_s", "nodes", "tasks_per_node"):
             value = getattr(self, key)
             if value < 0 or (value == 0 and key in ("cpus", "mem_gb", "time_min", "nodes", "tasks_per_node")):
                 raise LaunchError(f"--{key.replace('_', '-')} {value} must be positive")
+        if self.time_min * 60 <= self.signal_delay_s:   # USR2 at the start: requeue after requeue
+            raise LaunchError(f"--time-min {self.time_min} leaves no time to train: the job is told to save "
+                              f"and requeue {self.signal_delay_s} s before its end ($TOOLKIT_SIGNAL_DELAY_S); "
+                              f"ask for more than {self.signal_delay_s // 60} min or lower $TOOLKIT_SIGNAL_DELAY_S")
+        for option in self.sbatch_options:
+            check_sbatch_option(option)
+
+
+# sbatch options the launcher writes itself: the flag (or nothing) that sets each instead
+MANAGED_OPTIONS = {"job-name": "", "output": "", "error": "", "open-mode": "", "array": "--parallel",
+                   "signal": "$TOOLKIT_SIGNAL_DELAY_S", "requeue": "", "no-requeue": "", "wrap": "",
+                   "dependency": "", "parsable": "", "time": "--time-min", "partition": "--partition",
+                   "account": "--account", "qos": "--qos", "constraint": "--constraint",
+                   "cpus-per-task": "--cpus", "mem": "--mem-gb", "mem-per-cpu": "--mem-gb",
+                   "gpus-per-node": "--gpus", "gpus": "--gpus", "gres": "--gpus", "nodes": "--nodes",
+                   "ntasks": "--tasks-per-node", "ntasks-per-node": "--tasks-per-node"}
+_OPTION = re.compile(r"--([a-z][a-z0-9-]*)(?:=([^\n\r\0]+))?")
+
+
+def check_sbatch_option(option: str) -> tuple[str, str | None]:
+    """(name, value or None) of one --sbatch-opt like `--mail-type=END`; LaunchError for a short
+    or malformed option or one the launcher sets itself (naming the flag to use instead)."""
+    match = _OPTION.fullmatch(option) if isinstance(option, str) else None
+    if match is None:
+        raise LaunchError(f"--sbatch-opt {str(option)[:60]!r}: give one long sbatch option, "
+                          f"--name or --name=value (e.g. --sbatch-opt=--mail-type=END)")
+    name, value = match.groups()
+    if name in MANAGED_OPTIONS:
+        instead = MANAGED_OPTIONS[name]
+        raise LaunchError(f"--sbatch-opt --{name}: the launcher sets --{name} itself"
+                          + (f"; use {instead}" if instead else ""))
+    return name, value
 
 
 def _check_keys(data, where: str) -> None:
@@ -113,7 +146,7 @@ def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
         if flags.get(f.name) is not None:
             values[f.name] = flags[f.name]
             explicit.add(f.name)
-        elif env is not None and f.name != "setup":
+        elif env is not None and f.name not in ("setup", "sbatch_options"):
             try:
                 values[f.name] = type(f.default)(env)
             except ValueError:
@@ -121,7 +154,12 @@ def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
                                   f"{type(f.default).__name__}") from None
             explicit.add(f.name)
         elif f.name in profile_values:
-            values[f.name] = tuple(profile_values[f.name]) if f.name == "setup" else profile_values[f.name]
+            value = profile_values[f.name]
+            if f.name in ("setup", "sbatch_options"):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise LaunchError(f'cluster profile: "{f.name}" must be a list of strings')
+                value = tuple(value)
+            values[f.name] = value
     if "gpus" in explicit and values["gpus"] < min_gpus:
         raise LaunchError(f"--gpus {values['gpus']} (or $TOOLKIT_GPUS) but {why}: ask for at least "
                           f"{min_gpus} GPU, or run it on the CPU with device=cpu")
@@ -157,6 +195,7 @@ def announce(res: Resources, partition: str, tasks: list, stream) -> None:
 def describe(res: Resources, partition: str) -> str:
     """One line: what the job will ask Slurm for."""
     extra = "".join(f" {k}={getattr(res, k)}" for k in ("account", "qos", "constraint") if getattr(res, k))
+    extra += "".join(f" {option}" for option in res.sbatch_options)
     return (f"partition={partition or '(cluster default)'} gpus={res.gpus} cpus={res.cpus} "
             f"mem={res.mem_gb:g}G time={res.time_min}min{extra}")
 

@@ -35,6 +35,7 @@ class SbatchSpec:
     tasks_per_node: int = 1       # (gpt.distributed reads their SLURM_* variables)
     parallel: int | None = None   # array: at most this many at once
     setup: tuple[str, ...] = ()   # shell lines before the command (module load ..., exports)
+    extra: tuple[tuple[str, str | None], ...] = ()   # more options: (name, value or None for a bare flag)
 
 
 def _option(name: str, value) -> str:
@@ -57,7 +58,9 @@ def render(spec: SbatchSpec) -> str:
     if spec.n_tasks > 1:
         limit = f"%{spec.parallel}" if spec.parallel else ""
         options.append(("array", f"0-{spec.n_tasks - 1}{limit}"))
-    lines = ["#!/bin/bash", *(_option(k, v) for k, v in options), "#SBATCH --requeue",
+    header = [_option(k, v) for k, v in options] + [_option(k, v) if v is not None else f"#SBATCH --{k}"
+                                                    for k, v in spec.extra]
+    lines = ["#!/bin/bash", *header, "#SBATCH --requeue",
              "set -eo pipefail", *spec.setup,
              "srun --unbuffered " + " ".join(shlex.quote(a) for a in spec.command)]
     return "\n".join(lines) + "\n"

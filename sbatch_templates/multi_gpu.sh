@@ -5,7 +5,7 @@
 #
 #   sbatch sbatch_templates/multi_gpu.sh full_run --preset shakespeare_char device=cuda
 #   sbatch --nodes=2 sbatch_templates/multi_gpu.sh full_run --preset spec_a device=cuda   # 2 x 4 GPUs
-#   sbatch --gres=gpu:2 --ntasks-per-node=2 --cpus-per-task=1 --mem=2G \
+#   sbatch --gres=none --ntasks-per-node=2 --cpus-per-task=1 --mem=2G \
 #          sbatch_templates/multi_gpu.sh full_run --preset smoke          # 2 CPU ranks (gloo), any node
 #
 # Only rank 0 writes the run dir, which must be on a filesystem every node sees (not /tmp).
