@@ -287,6 +287,19 @@ def job_states(job_ids: list[str]) -> dict[str, str]:
     return states
 
 
+def requeued_by_slurm(job_id: str, restart_count: int) -> bool:
+    """Whether Slurm is requeueing the running job `job_id` (`123` or `123_4`) itself, e.g. after
+    `scontrol requeue`: its Restarts counter is already past this attempt's SLURM_RESTART_COUNT
+    when the SIGTERM arrives (a plain scancel leaves it equal). False when Slurm cannot say."""
+    try:
+        out = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True,
+                             timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    restarts = re.search(r"\bRestarts=(\d+)", out.split("\n", 1)[0])
+    return restarts is not None and int(restarts.group(1)) > restart_count
+
+
 def pending_runs(tasks: list) -> list:
     """Tasks (with .run_dir, .cfg) minus runs that completed or whose last Slurm submission is
     still queued or running; says which were skipped and why."""
