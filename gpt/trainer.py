@@ -46,7 +46,7 @@ from gpt.progress import Progress
 from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
-from gpt.trainer_metrics import SpeedWindow, run_summary
+from gpt.trainer_metrics import SpeedWindow, attempts, run_summary
 from gpt.trainer_state import TrainState, check_config, load_init_from
 
 
@@ -116,9 +116,9 @@ class _Loop:
         self.model = torch.compile(model) if cfg.train.compile else model   # evaluation: no DDP
         self.train_model = distributed.wrap(self.model, world, device)      # gradients averaged
         self.max_iters, self.per_epoch = total_iters(cfg, batches)
-        self.attempt = attempt
-        self.autocast = autocast_for(device, cfg.train.amp)
         self.metrics = run_dir / rundir.METRICS
+        self.attempt = max(attempt, attempts(self.metrics))   # 0-based: the starts before this one
+        self.autocast = autocast_for(device, cfg.train.amp)
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)
         self.speed = SpeedWindow(cfg, model.num_params(), device, world.world_size)
@@ -283,7 +283,7 @@ class _Loop:
                     "world_size": self.world.world_size}
         summary = run_summary(self.cfg, s, self.metrics, self.speed.speeds, per_epoch=self.per_epoch,
                               n_params=self.raw_model.num_params(), device=str(self.device),
-                              attempt=self.attempt, world_size=self.world.world_size)
+                              world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
         write_json(self.run_dir / rundir.SUMMARY, summary)
         best_of = (f"val accuracy {s.best_val_accuracy:.4f}" if self.cfg.train.select_by == "val_accuracy"
