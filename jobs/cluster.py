@@ -17,7 +17,6 @@ start, with its job id). No submitit here: that lives in `jobs/launch.py`.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
 import os
 import re
@@ -29,13 +28,13 @@ from pathlib import Path
 from gpt import rundir
 from jobs import job_module
 from jobs.errors import LaunchError
+from jobs.sbatch import check_sbatch_option
+from jobs.slurm_jobs import ACTIVE_STATES, job_states
 
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
 JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
 # Folders that exist on every machine but hold different files on each (or vanish with the job).
 NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run")
-ACTIVE_STATES = ("PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",
-                 "COMPLETING", "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,32 +65,6 @@ class Resources:
                               f"ask for more than {self.signal_delay_s // 60} min or lower $TOOLKIT_SIGNAL_DELAY_S")
         for option in self.sbatch_options:
             check_sbatch_option(option)
-
-
-# sbatch options the launcher writes itself: the flag (or nothing) that sets each instead
-MANAGED_OPTIONS = {"job-name": "", "output": "", "error": "", "open-mode": "", "array": "--parallel",
-                   "signal": "$TOOLKIT_SIGNAL_DELAY_S", "requeue": "", "no-requeue": "", "wrap": "",
-                   "dependency": "", "parsable": "", "time": "--time-min", "partition": "--partition",
-                   "account": "--account", "qos": "--qos", "constraint": "--constraint",
-                   "cpus-per-task": "--cpus", "mem": "--mem-gb", "mem-per-cpu": "--mem-gb",
-                   "gpus-per-node": "--gpus", "gpus": "--gpus", "gres": "--gpus", "nodes": "--nodes",
-                   "ntasks": "--tasks-per-node", "ntasks-per-node": "--tasks-per-node"}
-_OPTION = re.compile(r"--([a-z][a-z0-9-]*)(?:=([^\n\r\0]+))?")
-
-
-def check_sbatch_option(option: str) -> tuple[str, str | None]:
-    """(name, value or None) of one --sbatch-opt like `--mail-type=END`; LaunchError for a short
-    or malformed option or one the launcher sets itself (naming the flag to use instead)."""
-    match = _OPTION.fullmatch(option) if isinstance(option, str) else None
-    if match is None:
-        raise LaunchError(f"--sbatch-opt {str(option)[:60]!r}: give one long sbatch option, "
-                          f"--name or --name=value (e.g. --sbatch-opt=--mail-type=END)")
-    name, value = match.groups()
-    if name in MANAGED_OPTIONS:
-        instead = MANAGED_OPTIONS[name]
-        raise LaunchError(f"--sbatch-opt --{name}: the launcher sets --{name} itself"
-                          + (f"; use {instead}" if instead else ""))
-    return name, value
 
 
 def _check_keys(data, where: str) -> None:
@@ -266,38 +239,6 @@ def check_shared(paths: dict[str, Path | None], allow_local: bool) -> None:
         raise LaunchError(f"{'; '.join(problems)}: compute nodes do not share "
                           f"{'it' if len(problems) == 1 else 'these'}; use folders on the shared "
                           f"filesystem, or --allow-local-runs-root on a single-node cluster")
-
-
-def job_states(job_ids: list[str]) -> dict[str, str]:
-    """Slurm state of each job id (`123` or `123_4`): squeue first, then sacct. Never raises."""
-    ids = sorted({j for j in job_ids if j})
-    if not ids or shutil.which("squeue") is None:
-        return {}
-    states = {}
-    for cmd in (["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(ids)],
-                ["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T"]):   # last: fresher
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
-        except (OSError, subprocess.SubprocessError):
-            continue
-        for line in out.splitlines():
-            job_id, _, state = line.partition("|")
-            if job_id in ids:
-                states[job_id] = state.split()[0] if state else ""
-    return states
-
-
-def requeued_by_slurm(job_id: str, restart_count: int) -> bool:
-    """Whether Slurm is requeueing the running job `job_id` (`123` or `123_4`) itself, e.g. after
-    `scontrol requeue`: its Restarts counter is already past this attempt's SLURM_RESTART_COUNT
-    when the SIGTERM arrives (a plain scancel leaves it equal). False when Slurm cannot say."""
-    try:
-        out = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True,
-                             timeout=10, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    restarts = re.search(r"\bRestarts=(\d+)", out.split("\n", 1)[0])
-    return restarts is not None and int(restarts.group(1)) > restart_count
 
 
 def pending_runs(tasks: list) -> list:

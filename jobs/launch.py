@@ -36,10 +36,11 @@ import submitit
 from gpt import distributed, rundir
 from gpt.overrides import from_dict, to_dict
 from jobs import config_type, job_module
-from jobs.cluster import JOBS_LOG, Resources, pending_runs, requeued_by_slurm, resources_for
+from jobs.cluster import JOBS_LOG, Resources, pending_runs, resources_for
 from jobs.context import JobContext
 from jobs.request import LaunchRequest
 from jobs.slurm_chain import is_chained, submit_chain
+from jobs.slurm_jobs import requeued_by_slurm
 from jobs.slurm_submit import submit_slurm
 from jobs.tasks import Task
 
@@ -74,7 +75,8 @@ def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
     ctx = dataclasses.replace(ctx, run_dir=task.run_dir)   # the job does not locate it again
     if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
         _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=ctx.attempt,
-                host=os.uname().nodename, pid=os.getpid())
+                host=os.uname().nodename, pid=os.getpid(),   # a template exports its log's path
+                **({"log": os.environ["TOOLKIT_LOG"]} if os.environ.get("TOOLKIT_LOG") else {}))
     return job_module(task.job).run(task.cfg, ctx)
 
 

@@ -24,12 +24,13 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import to_dict
-from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, Resources, announce, check_cluster, check_sbatch_option,
-                          check_shared, job_states, require_sbatch, slurm_command)
+from jobs.cluster import (JOBS_LOG, Resources, announce, check_cluster, check_shared, require_sbatch,
+                          slurm_command)
 from jobs.context import JobContext
 from jobs.errors import LaunchError
 from jobs.request import LaunchRequest
-from jobs.sbatch import SbatchSpec, render, script_name
+from jobs.sbatch import SbatchSpec, check_sbatch_option, render, script_name
+from jobs.slurm_jobs import ACTIVE_STATES, job_states
 
 REPO = Path(__file__).resolve().parents[1]
 POLL_S = 2.0   # --wait: how often squeue/sacct are asked

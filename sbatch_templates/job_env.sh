@@ -18,4 +18,7 @@ export TOOLKIT_REPO
 # An array task by <array id>_<task>: its own record (the array's id alone names every task)
 TOOLKIT_JOB=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}
 TOOLKIT_JOB=${TOOLKIT_JOB:-${SLURM_JOB_ID:-}}
-[ -z "$TOOLKIT_JOB" ] || echo "[template] job $TOOLKIT_JOB: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$TOOLKIT_JOB" | sed -n '1s/.* StdOut=\([^ ]*\).*/\1/p')"
+if [ -n "$TOOLKIT_JOB" ]; then   # the log path goes into the run's slurm/jobs.jsonl (`status` shows it)
+  export TOOLKIT_LOG=$(scontrol show job -o "$TOOLKIT_JOB" | sed -n '1s/.* StdOut=\([^ ]*\).*/\1/p')
+  echo "[template] job $TOOLKIT_JOB: repo $TOOLKIT_REPO, working dir $PWD, log $TOOLKIT_LOG"
+fi

@@ -43,7 +43,7 @@ def test_status_of_a_finished_run_without_slurm(tmp_path, data_root):
         assert row["val_loss"] == summary["final_val_loss"] and row["run"].startswith("smoke-base-")
     table = _main("status", "smoke", "--runs-root", str(runs), env=no_slurm).stdout.splitlines()
     assert table[0].split() == ["exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss",
-                                "elapsed", "attempts"]
+                                "elapsed", "left", "attempts", "log"]
     assert len(table) == 5 and "20/20" in table[1] and table[2].split()[5:7] == ["not", "started"]
 
 
