@@ -4,9 +4,11 @@
 # and for trying the toolkit's Slurm side on a laptop-sized VM. From the recipe in
 # shared/slurm/README.md (pitfalls and timings there); tests/slurm/ runs against it.
 #
-#   sudo bash scripts/local_slurm.sh start   # install if needed, (re)start from clean state (~15-35 s)
-#   bash scripts/local_slurm.sh status       # sinfo / node / daemons
-#   sudo bash scripts/local_slurm.sh stop    # cancel jobs, stop every daemon it started (by PID)
+#   sudo bash scripts/local_slurm.sh start    # install if needed and start (~15-35 s); a cluster
+#                                             # already up and healthy is left alone (a message says so)
+#   sudo bash scripts/local_slurm.sh restart  # cancel every job, start again from clean state
+#   bash scripts/local_slurm.sh status        # sinfo / node / daemons
+#   sudo bash scripts/local_slurm.sh stop     # cancel jobs, stop every daemon it started (by PID)
 #
 # Environment knobs (all optional):
 #   LOCAL_SLURM_ACCOUNTING=1  also run MariaDB + slurmdbd so `sacct` works
@@ -233,12 +235,33 @@ do_stop() {
   stop_pid "$MUNGE_PID" munged
 }
 
+# healthy: every daemon this script starts is alive (pid file + name), slurmctld answers, the node
+# takes jobs and, with accounting, slurmdbd answers. (No `cmd | grep -q` under pipefail.)
+is_healthy() {
+  command -v scontrol >/dev/null || return 1
+  local names=(munged slurmctld slurmd) files=("$MUNGE_PID" "$CTLD_PID" "$SLURMD_PID") i pid
+  [ "$ACCOUNTING" = 1 ] && names+=(mariadbd slurmdbd) && files+=("$MARIADB_PID" "$DBD_PID")
+  for i in "${!files[@]}"; do
+    pid=$(pid_of "${files[$i]}")
+    pid_alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${names[$i]}" ] || return 1
+  done
+  [[ $(scontrol ping 2>/dev/null) == *UP* ]] || return 1
+  [[ $(sinfo -h -n "$(hostname -s)" -o %T 2>/dev/null) =~ ^(idle|mixed|allocated|completing)$ ]] || return 1
+  [ "$ACCOUNTING" != 1 ] || sacctmgr -n list cluster >/dev/null 2>&1
+}
+
 do_start() {
   [ "$(id -u)" = 0 ] || die "must run as root"
+  if is_healthy; then
+    log "already up and healthy: $(sinfo -h -o '%P %T %c CPUs %m MB %G' | tr '\n' ' ')- left as it is, jobs" \
+        "untouched ('restart' starts it again from clean state, cancelling every job; it also applies" \
+        "changed LOCAL_SLURM_* settings)"
+    return 0
+  fi
   local t0=$SECONDS
   install_packages
   log "packages ready after $((SECONDS - t0))s"
-  do_stop   # fresh start every time
+  do_stop   # not healthy (or not running): whatever is left goes, then a clean start
   start_munge
   write_config
   if [ "$ACCOUNTING" = 1 ]; then
@@ -276,7 +299,8 @@ do_status() {
 
 case ${1:-start} in
   start) do_start ;;
+  restart) [ "$(id -u)" = 0 ] || die "must run as root"; do_stop; do_start ;;
   stop) do_stop ;;
   status) do_status ;;
-  *) die "usage: $0 [start|stop|status]" ;;
+  *) die "usage: $0 [start|restart|stop|status]" ;;
 esac
