@@ -38,8 +38,10 @@ class LaunchRequest:
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
             raise LaunchError(f"--executor {self.executor!r}; choose one of: {', '.join(EXECUTORS)}")
-        if self.executor != "slurm" and (self.dry_run or self.wait or "sbatch_options" in self.resources):
-            raise LaunchError("--dry-run, --wait and --sbatch-opt go with --executor slurm (local always waits)")
+        if self.executor != "slurm" and (self.dry_run or self.wait):
+            raise LaunchError("--dry-run and --wait go with --executor slurm (local always waits)")
+        if self.executor != "slurm" and "sbatch_options" in self.resources:
+            raise LaunchError("--sbatch-opt goes with --executor slurm (it adds a line to the sbatch script)")
         if self.parallel is not None and self.parallel < 1:
             raise LaunchError(f"--parallel {self.parallel} must be at least 1")
         unknown = sorted(set(self.resources) - set(RESOURCE_FLAGS) - {"sbatch_options"})

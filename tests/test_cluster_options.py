@@ -49,7 +49,7 @@ def test_sbatch_options_need_the_slurm_executor(tmp_path, capsys):
     code = main.main(["full_run", "--preset", "smoke", "--sbatch-opt=--mail-type=END",
                       "--runs-root", str(tmp_path / "runs")])
     err = capsys.readouterr().err
-    assert code == 2 and "--sbatch-opt go with --executor slurm" in err and not (tmp_path / "runs").exists()
+    assert code == 2 and "--sbatch-opt goes with --executor slurm" in err and not (tmp_path / "runs").exists()
 
 
 def test_a_shorter_signal_delay_makes_a_short_time_limit_fine(tmp_path, capsys, monkeypatch):
