@@ -99,8 +99,9 @@ def _safe_row(run_dir: Path, exp=None, job=None) -> dict:
         return run_row(run_dir, exp, job)
     except OSError as exc:
         return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name, "job_id": "",
-                "slurm": "", "reason": "", "time_left": "", "log": "", "state": f"unreadable ({exc.strerror or exc})", "step": None,
-                "max_steps": None, "val_loss": None, "elapsed": None, "attempts": 0, "run_dir": str(run_dir)}
+                "slurm": "", "reason": "", "time_left": "", "log": "",
+                "state": f"unreadable ({exc.strerror or exc})", "step": None, "max_steps": None,
+                "val_loss": None, "elapsed": None, "attempts": 0, "run_dir": str(run_dir)}
 
 
 def rows(found: list[dict]) -> list[dict]:

@@ -195,8 +195,8 @@ CASES: list[Case] = [
     Case("--time-min at the USR2 warning", _prepared(lambda w: _job("--executor", "slurm", "--dry-run", "--time-min",
                                                                     "2", "--runs-root", str(w / "r"))),
          "--time-min 2 leaves no time to train"),
-    Case("--sbatch-opt of a managed option", _prepared(lambda w: _job("--executor", "slurm", "--dry-run",
-                                                                      "--sbatch-opt=--time=5", "--runs-root", str(w / "r"))),
+    Case("--sbatch-opt of a managed option", _prepared(lambda w: _job("--executor", "slurm", "--dry-run", "--sbatch-opt="
+                                                                      "--time=5", "--runs-root", str(w / "r"))),
          "the launcher sets --time itself; use --time-min"),
     Case("--sbatch-opt not an option", _prepared(lambda w: _job("--executor", "slurm", "--dry-run",
                                                                 "--sbatch-opt=;id", "--runs-root", str(w / "r"))),
