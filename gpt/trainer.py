@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from gpt import build_model, distributed, perf
+from gpt import build_model, distributed, perf, rundir
 from gpt.batches import Batches
 from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_state, save_checkpoint
 from gpt.config import RunConfig
@@ -45,10 +45,9 @@ from gpt.overrides import config_hash, to_dict
 from gpt.param_counts import describe, param_counts
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
-from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
-from gpt.trainer_metrics import SpeedWindow, run_summary
+from gpt.trainer_metrics import SpeedWindow, attempts, run_summary
 from gpt.trainer_state import TrainState, check_config, load_init_from
 
 
@@ -116,13 +115,13 @@ class _Loop:
     def __init__(self, cfg, run_dir, batches, model, optimizer, device, state, attempt, world):
         self.cfg, self.run_dir, self.batches = cfg, run_dir, batches
         self.raw_model, self.optimizer, self.device, self.state = model, optimizer, device, state
-        self.world = world
+        self.world, self.finish = world, None   # finish: set by _train_locked (rank 0's end hook)
         self.model = torch.compile(model) if cfg.train.compile else model   # evaluation: no DDP
         self.train_model = distributed.wrap(self.model, world, device)      # gradients averaged
         self.max_iters, self.per_epoch = total_iters(cfg, batches)
-        self.attempt = attempt
-        self.autocast = autocast_for(device, cfg.train.amp)
         self.metrics = run_dir / rundir.METRICS
+        self.attempt = max(attempt, attempts(self.metrics))   # 0-based: the starts before this one
+        self.autocast = autocast_for(device, cfg.train.amp)
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)
         self.speed = SpeedWindow(cfg, model.num_params(), device, world.world_size)
@@ -255,10 +254,8 @@ class _Loop:
                  elapsed_s=s.elapsed_s)
         self.progress.note(f"step {s.step}: val loss {val['loss']:.4f} (ppl {val_ppl:.2f}, "
                            f"accuracy {val['accuracy']:.4f}), train loss {train['loss']:.4f}")
-        if t.select_by == "val_accuracy":
-            better = val["accuracy"] > s.best_val_accuracy     # ties keep the earlier checkpoint
-        else:
-            better = val["loss"] < s.best_val_loss
+        better = (val["accuracy"] > s.best_val_accuracy if t.select_by == "val_accuracy"
+                  else val["loss"] < s.best_val_loss)          # ties keep the earlier checkpoint
         if better:
             self._check_finite(params=True)   # best.pt, like last.pt, never holds a diverged state
             s.best_val_loss, s.best_val_accuracy, s.best_step = val["loss"], val["accuracy"], s.step
@@ -288,7 +285,7 @@ class _Loop:
                     "world_size": self.world.world_size}
         summary = run_summary(self.cfg, s, self.metrics, self.speed.speeds, per_epoch=self.per_epoch,
                               params=param_counts(self.raw_model), device=str(self.device),
-                              attempt=self.attempt, world_size=self.world.world_size)
+                              world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
         if self.finish is not None:   # may add to the summary (a classifier's test accuracy)
             summary.update(self.finish(self.run_dir) or {})

@@ -64,8 +64,15 @@ class SpeedWindow:
         return ms, tokens_per_s, mfu
 
 
+def attempts(metrics: Path) -> int:
+    """How many times the run started (its `start` rows): the one count of attempts, read by
+    summary.json, the next attempt's number and `status` alike (a resubmission after scancel
+    restarts Slurm's own counter at 0, so SLURM_RESTART_COUNT alone undercounts)."""
+    return sum(r.get("kind") == "start" for r in rundir.read_jsonl(metrics))
+
+
 def run_summary(cfg: RunConfig, state, metrics: Path, speeds: list, *, per_epoch: float,
-                params: dict[str, int], device: str, attempt: int, world_size: int) -> dict:
+                params: dict[str, int], device: str, world_size: int) -> dict:
     """summary.json of a completed run: best (by train.select_by) and final evaluation, medians of
     ms/step, tokens/s, MFU and GPU memory (the last train row's speed when every window was
     warm-up, e.g. a short run or one resumed near its end). `params`: gpt.param_counts's
@@ -92,7 +99,7 @@ def run_summary(cfg: RunConfig, state, metrics: Path, speeds: list, *, per_epoch
         "gpu_mem_allocated_mb": _median([r["gpu_mem_allocated_mb"] for r in mems]),
         "gpu_mem_reserved_mb": _median([r["gpu_mem_reserved_mb"] for r in mems]),
         "gpu_mem_peak_allocated_mb": max((r["gpu_mem_peak_allocated_mb"] for r in mems), default=None),
-        "attempts": attempt + 1, "world_size": world_size,
+        "attempts": attempts(metrics), "world_size": world_size,
         "loss_reduction": cfg.train.loss_reduction,
         "ppl_definition": PPL_DEFINITIONS[cfg.train.loss_reduction],
     }

@@ -17,7 +17,6 @@ start, with its job id). No submitit here: that lives in `jobs/launch.py`.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
 import os
 import re
@@ -29,13 +28,13 @@ from pathlib import Path
 from gpt import rundir
 from jobs import job_module
 from jobs.errors import LaunchError
+from jobs.sbatch import check_sbatch_option
+from jobs.slurm_jobs import ACTIVE_STATES, job_states
 
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
 JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
 # Folders that exist on every machine but hold different files on each (or vanish with the job).
 NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run")
-ACTIVE_STATES = ("PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",
-                 "COMPLETING", "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,12 +52,19 @@ class Resources:
     nodes: int = 1               # data parallel (gpt.distributed): nodes x tasks_per_node ranks,
     tasks_per_node: int = 1      # one task per GPU (gpus is per node)
     setup: tuple[str, ...] = ()  # shell lines before the job (module load ..., conda activate ...)
+    sbatch_options: tuple[str, ...] = ()   # more `#SBATCH` lines: "--mail-type=END" (--sbatch-opt)
 
     def __post_init__(self) -> None:
         for key in ("gpus", "cpus", "mem_gb", "time_min", "signal_delay_s", "nodes", "tasks_per_node"):
             value = getattr(self, key)
             if value < 0 or (value == 0 and key in ("cpus", "mem_gb", "time_min", "nodes", "tasks_per_node")):
                 raise LaunchError(f"--{key.replace('_', '-')} {value} must be positive")
+        if self.time_min * 60 <= self.signal_delay_s:   # USR2 at the start: requeue after requeue
+            raise LaunchError(f"--time-min {self.time_min} leaves no time to train: the job is told to save "
+                              f"and requeue {self.signal_delay_s} s before its end ($TOOLKIT_SIGNAL_DELAY_S); "
+                              f"ask for more than {self.signal_delay_s // 60} min or lower $TOOLKIT_SIGNAL_DELAY_S")
+        for option in self.sbatch_options:
+            check_sbatch_option(option)
 
 
 def _check_keys(data, where: str) -> None:
@@ -113,7 +119,7 @@ def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
         if flags.get(f.name) is not None:
             values[f.name] = flags[f.name]
             explicit.add(f.name)
-        elif env is not None and f.name != "setup":
+        elif env is not None and f.name not in ("setup", "sbatch_options"):
             try:
                 values[f.name] = type(f.default)(env)
             except ValueError:
@@ -121,7 +127,12 @@ def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
                                   f"{type(f.default).__name__}") from None
             explicit.add(f.name)
         elif f.name in profile_values:
-            values[f.name] = tuple(profile_values[f.name]) if f.name == "setup" else profile_values[f.name]
+            value = profile_values[f.name]
+            if f.name in ("setup", "sbatch_options"):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise LaunchError(f'cluster profile: "{f.name}" must be a list of strings')
+                value = tuple(value)
+            values[f.name] = value
     if "gpus" in explicit and values["gpus"] < min_gpus:
         raise LaunchError(f"--gpus {values['gpus']} (or $TOOLKIT_GPUS) but {why}: ask for at least "
                           f"{min_gpus} GPU, or run it on the CPU with device=cpu")
@@ -157,6 +168,7 @@ def announce(res: Resources, partition: str, tasks: list, stream) -> None:
 def describe(res: Resources, partition: str) -> str:
     """One line: what the job will ask Slurm for."""
     extra = "".join(f" {k}={getattr(res, k)}" for k in ("account", "qos", "constraint") if getattr(res, k))
+    extra += "".join(f" {option}" for option in res.sbatch_options)
     return (f"partition={partition or '(cluster default)'} gpus={res.gpus} cpus={res.cpus} "
             f"mem={res.mem_gb:g}G time={res.time_min}min{extra}")
 
@@ -227,25 +239,6 @@ def check_shared(paths: dict[str, Path | None], allow_local: bool) -> None:
         raise LaunchError(f"{'; '.join(problems)}: compute nodes do not share "
                           f"{'it' if len(problems) == 1 else 'these'}; use folders on the shared "
                           f"filesystem, or --allow-local-runs-root on a single-node cluster")
-
-
-def job_states(job_ids: list[str]) -> dict[str, str]:
-    """Slurm state of each job id (`123` or `123_4`): squeue first, then sacct. Never raises."""
-    ids = sorted({j for j in job_ids if j})
-    if not ids or shutil.which("squeue") is None:
-        return {}
-    states = {}
-    for cmd in (["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(ids)],
-                ["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T"]):   # last: fresher
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
-        except (OSError, subprocess.SubprocessError):
-            continue
-        for line in out.splitlines():
-            job_id, _, state = line.partition("|")
-            if job_id in ids:
-                states[job_id] = state.split()[0] if state else ""
-    return states
 
 
 def pending_runs(tasks: list) -> list:

@@ -9,8 +9,9 @@ Syntax (one rule per field kind, so a value is never split two ways):
   prompts) stays inside ONE value, as in a plain override; values are separated by `;`
   (quote it in the shell): `"optim.betas=0.9,0.99;0.9,0.95"` is two points.
 A key with one value is a fixed override applied to every point. A `;` on a scalar field,
-an empty value, a key given twice, two values that give the same config, or more points than
-`--max-points` is refused before anything runs.
+an empty value, a key given twice, two values that give the same config, an invalid point (each
+is validated whole: base + fixed overrides + its values) or more points than `--max-points` is
+refused before anything runs.
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def _short_names(keys: list[str]) -> dict[str, str]:
 
 
 def parse_axes(base: RunConfig, items: list[str]) -> tuple[list[str], list[Axis]]:
-    """(fixed overrides, swept axes) of `items`; every key is checked against `base`."""
+    """(fixed overrides, swept axes) of `items`, split by the kind of each key's field in `base`."""
     fixed, swept, seen = [], [], set()
     for item in items:
         key, values = _split(base, item)
@@ -100,7 +101,7 @@ def parse_axes(base: RunConfig, items: list[str]) -> tuple[list[str], list[Axis]
         seen.add(key)
         if key == "name" and len(values) > 1:
             raise ConfigError("name cannot be a grid axis: every point gets its own name from its values")
-        apply_overrides(base, [f"{key}={values[0]}"])   # unknown key or bad value: its own message
+        # values are checked per point (expand): one may be valid only with another axis's value
         if len(values) == 1:
             fixed.append(f"{key}={values[0]}")
         else:
@@ -117,10 +118,32 @@ def _run_name(base_name: str, pairs: list[tuple[str, str]]) -> str:
     return f"{base_name}.{re.sub(r'[^A-Za-z0-9._-]', '_', text)}"[:MAX_NAME_CHARS]
 
 
+def apply_together(cfg: RunConfig, overrides: list[str]) -> RunConfig:
+    """apply_overrides in the given order, except that one refused only because of a value a later
+    one changes (`model.n_embd=64` before `model.n_head=4` over a 3-head base: each override is
+    validated as it is applied) is retried after the others; the first error when none helps."""
+    todo = list(overrides)
+    while todo:
+        left, first_error = [], None
+        for item in todo:
+            try:
+                cfg = apply_overrides(cfg, [item])
+            except ConfigError as exc:
+                left.append(item)
+                first_error = first_error or exc
+        if len(left) == len(todo):
+            raise first_error
+        todo = left
+    return cfg
+
+
 def expand(base: RunConfig, items: list[str], max_points: int = DEFAULT_MAX_POINTS) -> tuple[list[Axis], list[Point]]:
-    """The axes and every grid point of `items` over `base`; ConfigError before building if too many."""
+    """The axes and every grid point of `items` over `base`; ConfigError before building if too many.
+
+    Each point is `base` + the fixed overrides + its axis values, validated as a whole: a grid
+    whose values are valid together (`model.n_embd=64,128 model.n_head=4,8` over a 3-head base)
+    is accepted, and the first invalid point is named."""
     fixed, axes = parse_axes(base, items)
-    base = apply_overrides(base, fixed)
     n_points = math.prod(len(a.values) for a in axes)
     if n_points > max_points:
         sizes = " x ".join(f"{len(a.values)} ({a.short})" for a in axes)
@@ -132,11 +155,11 @@ def expand(base: RunConfig, items: list[str], max_points: int = DEFAULT_MAX_POIN
         label = " ".join(f"{s}={v}" for s, v in pairs) or "base"
         overrides = [f"{a.key}={v}" for a, v in zip(axes, combo)]
         try:
-            cfg = apply_overrides(base, overrides)
+            cfg = apply_together(base, fixed + overrides)
         except ConfigError as exc:
             raise ConfigError(f"grid point {label!r}: {exc}; nothing was run") from None
-        cfg = dataclasses.replace(cfg, name=_run_name(base.name, pairs)) if pairs else cfg
-        digest = config_hash(dataclasses.replace(cfg, name=base.name))
+        digest = config_hash(cfg)   # before the point's own name: equal configs, equal hashes
+        cfg = dataclasses.replace(cfg, name=_run_name(cfg.name, pairs)) if pairs else cfg
         if digest in hashes:
             raise ConfigError(f"grid points {hashes[digest]!r} and {label!r} are the same config; "
                               "drop one of the values")

@@ -11,7 +11,8 @@ to stop at a step boundary and run the same thing again:
 - inline (also what a Slurm job runs, from a template or jobs/worker.py): USR2/SIGTERM/SIGINT set
   `ctx.stop`; the trainer saves `last.pt` and returns "interrupted". Inside a Slurm job only USR2
   (sent by `--signal` before a time limit or on preemption) then `scontrol requeue`s the job;
-  SIGTERM (`scancel`) and SIGINT only save, so a cancelled job ends CANCELLED.
+  SIGTERM (`scancel`) and SIGINT only save, so a cancelled job ends CANCELLED; a SIGTERM of
+  `scontrol requeue` (Slurm's restart count already moved on) says the job comes back by itself.
 - local: submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets the stop event,
   waits for the job thread to save, and hands submitit the same run to requeue.
 The job gets its run dir and attempt number (0-based) in its JobContext.
@@ -39,6 +40,7 @@ from jobs.cluster import JOBS_LOG, Resources, pending_runs, resources_for
 from jobs.context import JobContext
 from jobs.request import LaunchRequest
 from jobs.slurm_chain import is_chained, submit_chain
+from jobs.slurm_jobs import requeued_by_slurm
 from jobs.slurm_submit import submit_slurm
 from jobs.tasks import Task
 
@@ -73,7 +75,8 @@ def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
     ctx = dataclasses.replace(ctx, run_dir=task.run_dir)   # the job does not locate it again
     if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
         _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=ctx.attempt,
-                host=os.uname().nodename, pid=os.getpid())
+                host=os.uname().nodename, pid=os.getpid(),   # a template exports its log's path
+                **({"log": os.environ["TOOLKIT_LOG"]} if os.environ.get("TOOLKIT_LOG") else {}))
     return job_module(task.job).run(task.cfg, ctx)
 
 
@@ -155,6 +158,10 @@ def run_inline(task: Task, ctx: JobContext) -> int:
         return 0                           # data parallel: rank 0 requeues the whole job
     if not job_id:
         print(f"[launch] interrupted; run the same command again to resume {task.run_dir}", flush=True)
+        return EXIT_INTERRUPTED
+    if signal.SIGTERM in received and requeued_by_slurm(_slurm_job_id(), _attempt()):
+        print(f"[launch] SIGTERM: saved; Slurm is requeueing job {_slurm_job_id()} (scontrol requeue), "
+              f"the next attempt resumes from last.pt by itself", flush=True)
         return EXIT_INTERRUPTED
     if signal.SIGUSR2 not in received:   # scancel (SIGTERM) or Ctrl-C: the user meant to stop
         print(f"[launch] {signal.Signals(received[0]).name if received else 'stopped'}: saved, not "

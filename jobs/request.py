@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from jobs.errors import LaunchError
 
 EXECUTORS = ("inline", "local", "slurm")
+RESOURCE_HELP = {"time_min": "slurm/local: the job's time limit in minutes; USR2 comes "
+                              "$TOOLKIT_SIGNAL_DELAY_S (default 120) s before it (save and requeue), so "
+                              "it must be longer than that"}
 RESOURCE_FLAGS = {"partition": str, "account": str, "qos": str, "gpus": int, "cpus": int,
                   "mem_gb": float, "time_min": int, "constraint": str, "nodes": int, "tasks_per_node": int}
 
@@ -37,9 +40,11 @@ class LaunchRequest:
             raise LaunchError(f"--executor {self.executor!r}; choose one of: {', '.join(EXECUTORS)}")
         if self.executor != "slurm" and (self.dry_run or self.wait):
             raise LaunchError("--dry-run and --wait go with --executor slurm (local always waits)")
+        if self.executor != "slurm" and "sbatch_options" in self.resources:
+            raise LaunchError("--sbatch-opt goes with --executor slurm (it adds a line to the sbatch script)")
         if self.parallel is not None and self.parallel < 1:
             raise LaunchError(f"--parallel {self.parallel} must be at least 1")
-        unknown = sorted(set(self.resources) - set(RESOURCE_FLAGS))
+        unknown = sorted(set(self.resources) - set(RESOURCE_FLAGS) - {"sbatch_options"})
         if unknown:
             raise LaunchError(f"unknown resource(s) {', '.join(unknown)}; valid: {', '.join(RESOURCE_FLAGS)}")
 
@@ -71,7 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help='resources from "profiles": {NAME: {...}} of the cluster profile file '
                         "(default: $TOOLKIT_PROFILE); flags still win")
     for flag, typ in RESOURCE_FLAGS.items():
-        g.add_argument(f"--{flag.replace('_', '-')}", type=typ, default=None, dest=flag)
+        g.add_argument(f"--{flag.replace('_', '-')}", type=typ, default=None, dest=flag, help=RESOURCE_HELP.get(flag))
+    g.add_argument("--sbatch-opt", action="append", default=None, dest="sbatch_options", metavar="OPTION",
+                   help="slurm: one more sbatch option for the job's header, repeatable, written "
+                        "--sbatch-opt=--mail-type=END --sbatch-opt=--mail-user=me@uni.edu (shown by "
+                        "--dry-run; the options the flags above set are refused)")
 
 
 def from_args(args: argparse.Namespace) -> LaunchRequest:
@@ -79,5 +88,6 @@ def from_args(args: argparse.Namespace) -> LaunchRequest:
     return LaunchRequest(executor=args.executor, wait=args.wait, dry_run=args.dry_run,
                          print_run_dir=args.print_run_dir, allow_local_runs_root=args.allow_local_runs_root,
                          profile=args.profile,
-                         resources={k: getattr(args, k) for k in RESOURCE_FLAGS if getattr(args, k) is not None},
+                         resources={**{k: getattr(args, k) for k in RESOURCE_FLAGS if getattr(args, k) is not None},
+                                    **({"sbatch_options": tuple(args.sbatch_options)} if args.sbatch_options else {})},
                          parallel=getattr(args, "parallel", None), task_index=getattr(args, "task_index", None))

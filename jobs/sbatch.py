@@ -10,9 +10,12 @@ character set in gpt.config), so a run dir with a space, `;` or `$( )` cannot ch
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+
+from jobs.errors import LaunchError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +38,33 @@ class SbatchSpec:
     tasks_per_node: int = 1       # (gpt.distributed reads their SLURM_* variables)
     parallel: int | None = None   # array: at most this many at once
     setup: tuple[str, ...] = ()   # shell lines before the command (module load ..., exports)
+    extra: tuple[tuple[str, str | None], ...] = ()   # more options: (name, value or None for a bare flag)
+
+
+# sbatch options the launcher writes itself: the flag (or nothing) that sets each instead
+MANAGED_OPTIONS = {"job-name": "", "output": "", "error": "", "open-mode": "", "array": "--parallel",
+                   "signal": "$TOOLKIT_SIGNAL_DELAY_S", "requeue": "", "no-requeue": "", "wrap": "",
+                   "dependency": "", "parsable": "", "time": "--time-min", "partition": "--partition",
+                   "account": "--account", "qos": "--qos", "constraint": "--constraint",
+                   "cpus-per-task": "--cpus", "mem": "--mem-gb", "mem-per-cpu": "--mem-gb",
+                   "gpus-per-node": "--gpus", "gpus": "--gpus", "gres": "--gpus", "nodes": "--nodes",
+                   "ntasks": "--tasks-per-node", "ntasks-per-node": "--tasks-per-node"}
+_OPTION = re.compile(r"--([a-z][a-z0-9-]*)(?:=([^\n\r\0]+))?")
+
+
+def check_sbatch_option(option: str) -> tuple[str, str | None]:
+    """(name, value or None) of one --sbatch-opt like `--mail-type=END`; LaunchError for a short
+    or malformed option or one the launcher sets itself (naming the flag to use instead)."""
+    match = _OPTION.fullmatch(option) if isinstance(option, str) else None
+    if match is None:
+        raise LaunchError(f"--sbatch-opt {str(option)[:60]!r}: give one long sbatch option, "
+                          f"--name or --name=value (e.g. --sbatch-opt=--mail-type=END)")
+    name, value = match.groups()
+    if name in MANAGED_OPTIONS:
+        instead = MANAGED_OPTIONS[name]
+        raise LaunchError(f"--sbatch-opt --{name}: the launcher sets --{name} itself"
+                          + (f"; use {instead}" if instead else ""))
+    return name, value
 
 
 def _option(name: str, value) -> str:
@@ -57,7 +87,9 @@ def render(spec: SbatchSpec) -> str:
     if spec.n_tasks > 1:
         limit = f"%{spec.parallel}" if spec.parallel else ""
         options.append(("array", f"0-{spec.n_tasks - 1}{limit}"))
-    lines = ["#!/bin/bash", *(_option(k, v) for k, v in options), "#SBATCH --requeue",
+    header = [_option(k, v) for k, v in options] + [_option(k, v) if v is not None else f"#SBATCH --{k}"
+                                                    for k, v in spec.extra]
+    lines = ["#!/bin/bash", *header, "#SBATCH --requeue",
              "set -eo pipefail", *spec.setup,
              "srun --unbuffered " + " ".join(shlex.quote(a) for a in spec.command)]
     return "\n".join(lines) + "\n"

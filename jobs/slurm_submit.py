@@ -24,12 +24,13 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import to_dict
-from jobs.cluster import (ACTIVE_STATES, JOBS_LOG, Resources, announce, check_cluster, check_shared,
-                          job_states, require_sbatch, slurm_command)
+from jobs.cluster import (JOBS_LOG, Resources, announce, check_cluster, check_shared, require_sbatch,
+                          slurm_command)
 from jobs.context import JobContext
 from jobs.errors import LaunchError
 from jobs.request import LaunchRequest
-from jobs.sbatch import SbatchSpec, render, script_name
+from jobs.sbatch import SbatchSpec, check_sbatch_option, render, script_name
+from jobs.slurm_jobs import ACTIVE_STATES, job_states
 
 REPO = Path(__file__).resolve().parents[1]
 POLL_S = 2.0   # --wait: how often squeue/sacct are asked
@@ -59,7 +60,8 @@ def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, n
                              gpus=res.gpus, partition=partition, account=res.account, qos=res.qos,
                              constraint=res.constraint, n_tasks=len(tasks), parallel=parallel,
                              nodes=res.nodes, tasks_per_node=res.tasks_per_node,
-                             setup=setup, command=(sys.executable, "-u", "-m", "jobs.worker", str(spec_path))))
+                             setup=setup, extra=tuple(check_sbatch_option(o) for o in res.sbatch_options),
+                             command=(sys.executable, "-u", "-m", "jobs.worker", str(spec_path))))
     return text, spec_path, spec_bytes
 
 

@@ -1,13 +1,17 @@
-"""One row per run: name, Slurm job and state, progress, last validation loss, elapsed, attempts.
+"""One row per run: name, Slurm job and state, progress, last validation loss, elapsed, time left,
+attempts, log; `--cancel` scancels every job of those runs still queued or running.
 
     python main.py status                     # every run under $RUNS_ROOT or ./runs
     python main.py status runs/               # every run under a runs root
     python main.py status smoke               # the runs of a sweep (its index file)
+    python main.py status smoke --cancel      # cancel the whole sweep (each run saves at a step)
     python main.py status runs/full_run/smoke-1a2b3c4d --json
 
 Read from the run dirs (config.json, metrics.jsonl, summary.json, slurm/jobs.jsonl), plus
-`squeue`/`sacct` when Slurm is there; without Slurm the SLURM column is empty. STATE is what the
-files say: completed, interrupted (stopped at a step; resumes when rerun), started, not started.
+`squeue`/`sacct`/`scontrol` when Slurm is there; without Slurm the SLURM column is empty. SLURM
+is the job's state, with why it waits when pending (`PENDING(Priority)`); LEFT is a running job's
+time left; LOG the job's log file. STATE is what the files say: completed, interrupted (stopped
+at a step; resumes when rerun), started, not started.
 """
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ import time
 from pathlib import Path
 
 from gpt import rundir
-from jobs.cluster import JOBS_LOG, job_states
+from jobs.cluster import JOBS_LOG
+from jobs.errors import LaunchError
+from jobs.slurm_jobs import ACTIVE_STATES, cancel_jobs, job_details, log_path
 
-COLUMNS = ("exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss", "elapsed", "attempts")
+COLUMNS = ("exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss", "elapsed", "left", "attempts",
+           "log")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a runs root, a run dir, or a sweep name (default: $RUNS_ROOT or ./runs)")
     p.add_argument("--runs-root", type=Path, default=None, help="where to look up a sweep name")
     p.add_argument("--json", action="store_true", help="one JSON object per run instead of a table")
+    p.add_argument("--cancel", action="store_true",
+                   help="scancel every job of these runs that is still queued or running (a whole sweep: "
+                        "status NAME --cancel); each saves at a step and ends CANCELLED, resubmit to resume")
 
 
 def _runs_root(args) -> Path:
@@ -73,8 +83,10 @@ def run_row(run_dir: Path, exp=None, job=None) -> dict:
         state = "started" if metrics or _last(jobs, "start") else "not started"
     elapsed = max((r["elapsed_s"] for r in metrics if "elapsed_s" in r), default=None)
     job_ids = [r["job_id"] for r in jobs if r.get("job_id") and r.get("executor") != "local"]
-    return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name,
-            "job_id": job_ids[-1] if job_ids else "", "slurm": "", "state": state,
+    job_id = job_ids[-1] if job_ids else ""
+    logs = [r["log"] for r in jobs if r.get("job_id") == job_id and isinstance(r.get("log"), str)]
+    return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name, "job_id": job_id,
+            "slurm": "", "reason": "", "time_left": "", "log": logs[-1] if job_id and logs else "", "state": state,
             "step": steps[-1] if steps else None, "max_steps": start.get("max_iters"),
             "val_loss": _last(metrics, "val").get("loss"), "elapsed": elapsed,
             "attempts": sum(r.get("kind") == "start" for r in metrics),   # starts and resumes
@@ -87,21 +99,28 @@ def _safe_row(run_dir: Path, exp=None, job=None) -> dict:
         return run_row(run_dir, exp, job)
     except OSError as exc:
         return {"exp": exp, "run": run_dir.name, "job": job or run_dir.parent.name, "job_id": "",
-                "slurm": "", "state": f"unreadable ({exc.strerror or exc})", "step": None,
-                "max_steps": None, "val_loss": None, "elapsed": None, "attempts": 0, "run_dir": str(run_dir)}
+                "slurm": "", "reason": "", "time_left": "", "log": "",
+                "state": f"unreadable ({exc.strerror or exc})", "step": None, "max_steps": None,
+                "val_loss": None, "elapsed": None, "attempts": 0, "run_dir": str(run_dir)}
 
 
 def rows(found: list[dict]) -> list[dict]:
-    """One status row per found run, with the Slurm state of its latest job."""
+    """One status row per found run, with the Slurm state of its latest job (why it waits, time
+    left) and its log (from slurm/jobs.jsonl, else asked of Slurm while it knows the job)."""
     out = [_safe_row(f["run_dir"], f.get("exp"), f.get("job")) for f in found]
-    states = job_states([r["job_id"] for r in out])
+    details = job_details([r["job_id"] for r in out])
     for r in out:
-        r["slurm"] = states.get(r["job_id"], "")
+        d = details.get(r["job_id"], {})
+        r.update(slurm=d.get("state", ""), reason=d.get("reason", "").strip("()"), time_left=d.get("time_left", ""))
+        if r["slurm"] and not r["log"]:
+            r["log"] = log_path(r["job_id"])
     return out
 
 
 def _cell(row: dict, col: str) -> str:
-    value = row[col]
+    value = row["time_left" if col == "left" else col]
+    if col == "slurm" and row["reason"]:
+        return f"{value}({row['reason']})"
     if col == "step" and value is not None:
         return f"{value}/{row['max_steps'] or '?'}"
     if col == "val_loss" and value is not None:
@@ -127,8 +146,24 @@ def main(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     table = rows(found)
+    if args.cancel:
+        return _cancel(table)
     if args.json:
         print("\n".join(json.dumps(r) for r in table))
     else:
         print(format_table(table) if table else "no runs found")
+    return 0
+
+
+def _cancel(table: list[dict]) -> int:
+    """scancel the rows' jobs that are queued or running; says which, or that there were none."""
+    active = [r["job_id"] for r in table if r["slurm"] in ACTIVE_STATES]
+    if not active:
+        print(f"nothing to cancel: no job of these {len(table)} run(s) is queued or running")
+        return 0
+    problem = cancel_jobs(active)
+    if problem:
+        raise LaunchError(f"scancel {' '.join(active)} failed: {problem}")
+    print(f"cancelled {len(active)} job(s): {' '.join(active)}; each saves at a step boundary and ends "
+          "CANCELLED; resubmit the same command to resume")
     return 0

@@ -10,7 +10,8 @@
 
 Every config is built and validated before anything runs or is submitted; `key=value` overrides
 apply to every run. Submitting again skips runs that completed or are still queued and resumes
-the others. The index, `<runs_root>/sweeps/<name>/index.json`, is
+the others; with other overrides (other run dirs) the index keeps the earlier runs and adds the
+new ones, so `status NAME` lists both. The index, `<runs_root>/sweeps/<name>/index.json`, is
 `{"sweep", "runs": [{"exp", "name", "job", "run_dir", "label"}], "submissions": [{"array_job_id",
 "time", "n_tasks"}]}`; the array's sbatch script, task list and logs go to `<runs_root>/sweeps/<name>/slurm/`.
 
@@ -18,7 +19,8 @@ the others. The index, `<runs_root>/sweeps/<name>/index.json`, is
 preset (`--job`, `--preset`); its index is named by `--sweep-name` (default: grid-<job>-<preset>-
 <hash of the axes>). Commas split scalar fields; tuple fields (optim.betas, sample.*) keep commas
 inside one value and separate values by ';' ("optim.betas=0.9,0.99;0.9,0.95", quoted).
-Grids over --max-points (default 256) are refused.
+Every point is validated as a whole (values valid only together are fine). Grids over
+--max-points (default 256, at least 1) are refused; --sweep-name follows the run-name rule.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 
 from gpt import rundir
-from gpt.config import ConfigError, preset_name
+from gpt.config import MAX_NAME_CHARS, NAME_PATTERN, ConfigError, preset_name
 from jobs import JOBS, grid
 from jobs.context import JobContext
 from jobs.launch import dispatch
@@ -43,15 +45,26 @@ def index_path(runs_root: Path, name: str) -> Path:
 
 def write_index(runs_root: Path, name: str, tasks: list[Task], runs: list[SweepRun],
                 submission: dict | None = None) -> Path:
-    """(Re)write the index with today's runs; earlier submissions are kept, a new one appended."""
+    """Write the index with today's runs merged in: runs listed by an earlier call with other
+    overrides stay (in their place, so `status NAME` still shows them), today's new run dirs
+    are appended; earlier submissions are kept and a new one appended."""
     path = index_path(runs_root, name)
     try:
-        submissions = rundir.read_json(path).get("submissions", [])
+        earlier = rundir.read_json(path)
     except ValueError:
-        submissions = []
-    rows = [{"exp": r.exp, "name": r.cfg.name, "job": r.job, "run_dir": str(t.run_dir), "label": r.label}
-            for r, t in zip(runs, tasks)]
-    rundir.write_json(path, {"sweep": name, "runs": rows,
+        earlier = {}
+    today = {str(t.run_dir): {"exp": r.exp, "name": r.cfg.name, "job": r.job, "run_dir": str(t.run_dir),
+                              "label": r.label} for r, t in zip(runs, tasks)}
+    rows = earlier.get("runs") if isinstance(earlier.get("runs"), list) else []
+    kept = [r for r in rows if isinstance(r, dict) and isinstance(r.get("run_dir"), str)]
+    others = sum(r["run_dir"] not in today for r in kept)
+    kept = [today.pop(r["run_dir"], r) for r in kept]
+    if others and today:                # today's runs not yet listed: appended
+        print(f"[sweep] {name}: the index keeps {others} earlier run(s) of other overrides and adds "
+              f"{len(today)}; `status {name}` lists all {len(kept) + len(today)}")
+    kept += today.values()
+    submissions = earlier.get("submissions") if isinstance(earlier.get("submissions"), list) else []
+    rundir.write_json(path, {"sweep": name, "runs": kept,
                              "submissions": submissions + ([submission] if submission else [])})
     return path
 
@@ -68,9 +81,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--job", default=None, help="the job to sweep (default: full_run): any of " + ", ".join(JOBS))
     g.add_argument("--preset", default=None, help="that job's starting config (default: default)")
     g.add_argument("--max-points", type=int, default=None,
-                   help=f"refuse grids with more points (default: {grid.DEFAULT_MAX_POINTS})")
+                   help=f"refuse grids with more points (at least 1; default: {grid.DEFAULT_MAX_POINTS})")
     g.add_argument("--sweep-name", default=None,
-                   help="index name under <runs_root>/sweeps/ (default: grid-<job>-<preset>-<hash>)")
+                   help="index name under <runs_root>/sweeps/, as a run name: A-Z a-z 0-9 . _ - "
+                        "(default: grid-<job>-<preset>-<hash>)")
     p.add_argument("--list", action="store_true", help="show the runs and their run dirs; run nothing")
     p.add_argument("--parallel", type=int, default=None,
                    help="most runs at once (slurm: the array's %%N throttle; local: default 1)")
@@ -113,10 +127,12 @@ def main(args) -> int:
                   "--sweep-name": args.sweep_name}
     if name == "grid":
         job, preset = args.job or "full_run", args.preset or "default"
-        runs = build_grid(job, preset, args.overrides, args.max_points or grid.DEFAULT_MAX_POINTS)
+        if args.sweep_name is not None and not NAME_PATTERN.fullmatch(args.sweep_name):
+            raise ConfigError(f"--sweep-name {args.sweep_name[:40]!r} is not valid: use 1-{MAX_NAME_CHARS} "
+                              "of A-Z a-z 0-9 . _ - (not starting with . or -), as a run name")
+        max_points = grid.DEFAULT_MAX_POINTS if args.max_points is None else args.max_points
+        runs = build_grid(job, preset, args.overrides, max_points)
         name = args.sweep_name or grid.default_sweep_name(job, preset, args.overrides)
-        if not name or any(c in name for c in "/\\ \t"):
-            raise ConfigError(f"--sweep-name {name!r} must be non-empty, without slashes or spaces")
     else:
         given = [flag for flag, value in grid_flags.items() if value is not None]
         if given:

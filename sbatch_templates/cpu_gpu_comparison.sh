@@ -26,6 +26,7 @@
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
 # Slurm runs a copy of this file: job_env.sh (Python env, log line) is found next to the original
-source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n 's|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
+# (first line only: for the array task whose id is the array's, scontrol prints every task)
+source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n '1s|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
 
 srun python -u "$TOOLKIT_REPO/main.py" cpu_gpu_comparison "$@"

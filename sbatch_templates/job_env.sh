@@ -15,4 +15,10 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ "${CONDA_DEFAULT_ENV:-}" != slm-toolkit ]; the
   conda activate slm-toolkit
 fi
 export TOOLKIT_REPO
-[ -z "${SLURM_JOB_ID:-}" ] || echo "[template] job $SLURM_JOB_ID: repo $TOOLKIT_REPO, working dir $PWD, log $(scontrol show job -o "$SLURM_JOB_ID" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')"
+# An array task by <array id>_<task>: its own record (the array's id alone names every task)
+TOOLKIT_JOB=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}
+TOOLKIT_JOB=${TOOLKIT_JOB:-${SLURM_JOB_ID:-}}
+if [ -n "$TOOLKIT_JOB" ]; then   # the log path goes into the run's slurm/jobs.jsonl (`status` shows it)
+  export TOOLKIT_LOG=$(scontrol show job -o "$TOOLKIT_JOB" | sed -n '1s/.* StdOut=\([^ ]*\).*/\1/p')
+  echo "[template] job $TOOLKIT_JOB: repo $TOOLKIT_REPO, working dir $PWD, log $TOOLKIT_LOG"
+fi

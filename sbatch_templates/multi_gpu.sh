@@ -5,7 +5,7 @@
 #
 #   sbatch sbatch_templates/multi_gpu.sh full_run --preset shakespeare_char device=cuda
 #   sbatch --nodes=2 sbatch_templates/multi_gpu.sh full_run --preset spec_a device=cuda   # 2 x 4 GPUs
-#   sbatch --gres=gpu:2 --ntasks-per-node=2 --cpus-per-task=1 --mem=2G \
+#   sbatch --gres=none --ntasks-per-node=2 --cpus-per-task=1 --mem=2G \
 #          sbatch_templates/multi_gpu.sh full_run --preset smoke          # 2 CPU ranks (gloo), any node
 #
 # Only rank 0 writes the run dir, which must be on a filesystem every node sees (not /tmp).
@@ -29,7 +29,8 @@
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
 # Slurm runs a copy of this file: job_env.sh (Python env, log line) is found next to the original
-source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n 's|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
+# (first line only: for the array task whose id is the array's, scontrol prints every task)
+source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n '1s|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
 
 # One task per GPU: srun starts every rank; each reads its rank, the world size and the master
 # (the first node of the job, a port from the job id) from SLURM_* (gpt/distributed.py).

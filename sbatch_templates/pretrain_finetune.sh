@@ -4,7 +4,7 @@
 # Submit from any folder (the log, <job name>-<job id>.out, lands there):
 #
 #   sbatch sbatch_templates/pretrain_finetune.sh                         # CS224n settings
-#   sbatch sbatch_templates/pretrain_finetune.sh --preset smoke          # minutes, any node
+#   sbatch -c 1 --mem=2G --gres=none sbatch_templates/pretrain_finetune.sh --preset smoke   # minutes, any node
 #   sbatch sbatch_templates/pretrain_finetune.sh device=cuda --runs-root /scratch/$USER/runs
 #
 # Arguments after the script go to `python main.py pretrain_finetune` unchanged. USR2 120 s before
@@ -15,7 +15,8 @@
 #   python main.py pretrain_finetune device=cuda --executor slurm --gpus 1 --time-min 240
 # Both ways run the same stages in the same run dirs, so either resumes what the other started.
 # Sizes: the defaults below suit one GPU node; flags given to sbatch before the script win, e.g. on a
-# small cluster:  sbatch --cpus-per-task=2 --mem=4G sbatch_templates/pretrain_finetune.sh ...
+# node without GPUs (--gres=none drops the header's GPU):
+#   sbatch --cpus-per-task=2 --mem=4G --gres=none sbatch_templates/pretrain_finetune.sh ...
 # Edit the header for your cluster:
 #SBATCH --job-name=pretrain_finetune
 ##SBATCH --partition=<your partition>     # (remove one '#' to use) default: the cluster's default
@@ -33,6 +34,7 @@
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
 # Slurm runs a copy of this file: job_env.sh (Python env, log line) is found next to the original
-source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n 's|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
+# (first line only: for the array task whose id is the array's, scontrol prints every task)
+source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n '1s|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
 
 srun python -u "$TOOLKIT_REPO/main.py" pretrain_finetune "$@"

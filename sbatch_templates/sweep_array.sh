@@ -5,14 +5,15 @@
 # runs at once:
 #
 #   sbatch --array=0-11%4 sbatch_templates/sweep_array.sh ift6135_12
-#   sbatch --array=0-3%2 sbatch_templates/sweep_array.sh smoke train.max_iters=100
+#   sbatch --array=0-3%2 -c 1 --mem=2G --gres=none sbatch_templates/sweep_array.sh smoke train.max_iters=100   # any node
 #
 # (`python main.py sweep NAME --executor slurm --parallel N` submits the same array from Python,
 # skipping finished runs.) Arguments go to `python main.py sweep` unchanged. Each task is
 # idempotent: a finished run returns at once, an interrupted one resumes. USR2 120 s before the time
 # limit (--signal): the task saves at a step boundary and requeues itself (--requeue).
 # Sizes: the defaults below suit one GPU node; flags given to sbatch before the script win, e.g. on a
-# small cluster:  sbatch --cpus-per-task=2 --mem=4G sbatch_templates/sweep_array.sh ...
+# node without GPUs (--gres=none drops the header's GPU):
+#   sbatch --cpus-per-task=2 --mem=4G --gres=none sbatch_templates/sweep_array.sh ...
 # Edit the header for your cluster:
 #SBATCH --job-name=sweep
 #SBATCH --array=0-11%4
@@ -31,6 +32,7 @@
 set -eo pipefail   # (no -u: conda's activate scripts read unset variables)
 
 # Slurm runs a copy of this file: job_env.sh (Python env, log line) is found next to the original
-source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n 's|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
+# (first line only: for the array task whose id is the array's, scontrol prints every task)
+source "${TOOLKIT_REPO:-$(scontrol show job -o "${SLURM_JOB_ID:?submit with sbatch}" | sed -n '1s|.* Command=\([^ ]*\)/sbatch_templates/[^ ]*.*|\1|p')}/sbatch_templates/job_env.sh" || { echo "set TOOLKIT_REPO=/path/to/slm-toolkit" >&2; exit 2; }
 
 srun python -u "$TOOLKIT_REPO/main.py" sweep "$@" --task-index "$SLURM_ARRAY_TASK_ID"

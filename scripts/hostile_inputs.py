@@ -185,6 +185,22 @@ CASES: list[Case] = [
          "--parallel 0 must be at least 1"),
     Case("sweep --task-index -1", _prepared(lambda w: ["sweep", "smoke", "--task-index", "-1", "--runs-root",
                                                        str(w / "r")]), "has runs 0..3 (use --array=0-3)"),
+    # the cluster and sweep options of issues 23 and 25
+    Case("sweep grid --max-points 0", _prepared(lambda w: ["sweep", "grid", "optim.lr=1e-3,3e-4", "--preset", "smoke",
+                                                           "--max-points", "0", "--runs-root", str(w / "r")]),
+         "--max-points 0 must be at least 1"),
+    Case("sweep grid --sweep-name ..", _prepared(lambda w: ["sweep", "grid", "optim.lr=1e-3,3e-4", "--preset", "smoke",
+                                                            "--sweep-name", "..", "--runs-root", str(w / "r")]),
+         "--sweep-name '..' is not valid"),
+    Case("--time-min at the USR2 warning", _prepared(lambda w: _job("--executor", "slurm", "--dry-run", "--time-min",
+                                                                    "2", "--runs-root", str(w / "r"))),
+         "--time-min 2 leaves no time to train"),
+    Case("--sbatch-opt of a managed option", _prepared(lambda w: _job("--executor", "slurm", "--dry-run", "--sbatch-opt="
+                                                                      "--time=5", "--runs-root", str(w / "r"))),
+         "the launcher sets --time itself; use --time-min"),
+    Case("--sbatch-opt not an option", _prepared(lambda w: _job("--executor", "slurm", "--dry-run",
+                                                                "--sbatch-opt=;id", "--runs-root", str(w / "r"))),
+         "give one long sbatch option"),
 ]
 if not _has_cuda():
     CASES.append(Case("device=cuda without a GPU", lambda w, r: _job("device=cuda", "--runs-root", str(w / "r")),

@@ -4,14 +4,14 @@
 # and for trying the toolkit's Slurm side on a laptop-sized VM. From the recipe in
 # shared/slurm/README.md (pitfalls and timings there); tests/slurm/ runs against it.
 #
-#   sudo bash scripts/local_slurm.sh start   # install if needed, (re)start from clean state (~15-35 s)
-#   bash scripts/local_slurm.sh status       # sinfo / node / daemons
-#   sudo bash scripts/local_slurm.sh stop    # cancel jobs, stop every daemon it started (by PID)
+#   sudo bash scripts/local_slurm.sh start    # install if needed, start (~15-35 s); healthy: left alone
+#   sudo bash scripts/local_slurm.sh restart  # cancel every job, start again from clean state
+#   bash scripts/local_slurm.sh status        # sinfo / node / daemons
+#   sudo bash scripts/local_slurm.sh stop     # cancel jobs, stop every daemon it started (by PID)
 #
 # Environment knobs (all optional):
-#   LOCAL_SLURM_ACCOUNTING=1  also run MariaDB + slurmdbd so `sacct` works
-#                             (submitit needs sacct to notice jobs that die without
-#                             writing a result, e.g. scancel'd / killed).  Default 1.
+#   LOCAL_SLURM_ACCOUNTING=1  also run MariaDB + slurmdbd so `sacct` works (submitit needs it to
+#                             notice jobs that die without a result, e.g. scancel'd). Default 1.
 #   LOCAL_SLURM_GPUS=2        fake GPUs declared as GRES gpu (0 = no GRES at all)
 #   LOCAL_SLURM_PARTITION=debug
 #   LOCAL_SLURM_CRED_EXPIRE=10  seconds; also the delay before a requeued job may
@@ -51,15 +51,15 @@ wait_for() {
 
 pid_alive() { [ -n "${1:-}" ] && [ -e "/proc/$1" ]; }
 pid_of() { [ -s "$1" ] && cat "$1" || true; }
+# runs_as PIDFILE NAME : the PID in PIDFILE is alive and is NAME (a stale pid file names a stranger)
+runs_as() { local pid; pid=$(pid_of "$1"); pid_alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; }
 
 # stop_pid PIDFILE NAME : SIGTERM the PID in PIDFILE, wait, then SIGKILL that PID.
 # NAME must equal /proc/PID/comm, so a stale pid file never kills a stranger.
 stop_pid() {
   local pf=$1 name=$2 pid
+  runs_as "$pf" "$name" || { rm -f "$pf"; return 0; }
   pid=$(pid_of "$pf")
-  if ! pid_alive "$pid" || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$name" ]; then
-    rm -f "$pf"; return 0
-  fi
   log "stopping $name (pid $pid)"
   kill "$pid" 2>/dev/null || true
   local n=100
@@ -233,12 +233,28 @@ do_stop() {
   stop_pid "$MUNGE_PID" munged
 }
 
+# healthy: every daemon this script starts is alive (pid file + name), slurmctld answers, the node
+# takes jobs and, with accounting, slurmdbd answers. (No `cmd | grep -q` under pipefail.)
+is_healthy() {
+  command -v scontrol >/dev/null && runs_as "$MUNGE_PID" munged && runs_as "$CTLD_PID" slurmctld &&
+    runs_as "$SLURMD_PID" slurmd || return 1
+  [ "$ACCOUNTING" != 1 ] || { runs_as "$MARIADB_PID" mariadbd && runs_as "$DBD_PID" slurmdbd; } || return 1
+  [[ $(scontrol ping 2>/dev/null) == *UP* ]] || return 1
+  [[ $(sinfo -h -n "$(hostname -s)" -o %T 2>/dev/null) =~ ^(idle|mixed|allocated|completing)$ ]] || return 1
+  [ "$ACCOUNTING" != 1 ] || sacctmgr -n list cluster >/dev/null 2>&1
+}
+
 do_start() {
   [ "$(id -u)" = 0 ] || die "must run as root"
+  if is_healthy; then
+    log "already up and healthy: $(sinfo -h -o '%P %T %c CPUs %m MB %G' | tr '\n' ' ')- left as it is, jobs untouched" \
+        "('restart' cancels every job and starts from clean state, applying changed LOCAL_SLURM_* settings)"
+    return 0
+  fi
   local t0=$SECONDS
   install_packages
   log "packages ready after $((SECONDS - t0))s"
-  do_stop   # fresh start every time
+  do_stop   # not healthy (or not running): whatever is left goes, then a clean start
   start_munge
   write_config
   if [ "$ACCOUNTING" = 1 ]; then
@@ -276,7 +292,8 @@ do_status() {
 
 case ${1:-start} in
   start) do_start ;;
+  restart) [ "$(id -u)" = 0 ] || die "must run as root"; do_stop; do_start ;;
   stop) do_stop ;;
   status) do_status ;;
-  *) die "usage: $0 [start|stop|status]" ;;
+  *) die "usage: $0 [start|restart|stop|status]" ;;
 esac

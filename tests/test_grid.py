@@ -55,6 +55,16 @@ def test_hostile_items_are_refused_in_one_line(items, message):
     assert "\n" not in str(info.value)
 
 
+def test_values_valid_only_together_are_accepted_and_each_point_is_checked():
+    # smoke has 3 heads: n_embd=64 alone is invalid, but every point below divides
+    _, points = expand(smoke(), ["model.n_embd=64,128", "model.n_head=4,8"])
+    assert [(p.cfg.model.n_embd, p.cfg.model.n_head) for p in points] == [(64, 4), (64, 8), (128, 4), (128, 8)]
+    _, [point] = expand(smoke(), ["model.n_embd=64", "model.n_head=4"])     # fixed keys: together too
+    assert (point.cfg.model.n_embd, point.cfg.model.n_head) == (64, 4)
+    with pytest.raises(ConfigError, match=r"grid point 'n_embd=64 n_head=3': model.n_embd 64 is not divisible"):
+        expand(smoke(), ["model.n_embd=48,64", "model.n_head=3,4"])       # (48,3) fine, (64,3) not
+
+
 def test_huge_grid_is_refused_before_building_and_the_flag_raises_the_limit():
     ten = ",".join(str(i) for i in range(1, 11))
     items = [f"seed={ten}", f"train.max_iters={ten}", f"train.batch_size={ten}", f"train.log_interval={ten}"]

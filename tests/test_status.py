@@ -5,10 +5,18 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from stop_after import StopAfter
+
 from gpt import rundir
+from gpt.overrides import apply_overrides
+from jobs import job_module
+from jobs.context import JobContext
+from jobs.full_run import smoke
 from jobs.status import find_runs, format_table, run_row
+from jobs.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +43,7 @@ def test_status_of_a_finished_run_without_slurm(tmp_path, data_root):
         assert row["val_loss"] == summary["final_val_loss"] and row["run"].startswith("smoke-base-")
     table = _main("status", "smoke", "--runs-root", str(runs), env=no_slurm).stdout.splitlines()
     assert table[0].split() == ["exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss",
-                                "elapsed", "attempts"]
+                                "elapsed", "left", "attempts", "log"]
     assert len(table) == 5 and "20/20" in table[1] and table[2].split()[5:7] == ["not", "started"]
 
 
@@ -61,3 +69,18 @@ def test_interrupted_run_with_a_truncated_last_line(tmp_path):
 def test_unknown_target_is_one_line_error(tmp_path):
     res = _main("status", "nosuchsweep", "--runs-root", str(tmp_path))
     assert res.returncode == 2 and res.stderr.startswith("error: ") and len(res.stderr.splitlines()) == 1
+
+
+def test_summary_and_status_count_the_same_attempts_after_a_resubmission(tmp_path, data_root):
+    """scancel + resubmit: the new job's SLURM_RESTART_COUNT is 0 again, as in the first (attempt=0
+    both times here); summary.json, the start rows and `status` all count 2 attempts."""
+    cfg = apply_overrides(smoke(), ["train.max_iters=12", "train.eval_interval=6", "train.eval_iters=1",
+                                    "train.batch_size=4", "sample.max_new_tokens=4", "sample.temperatures=1.0"])
+    ctx = JobContext(runs_root=tmp_path / "runs", data_root=data_root, cache_dir=tmp_path / "cache", attempt=0)
+    [task] = make_tasks("full_run", [cfg], ctx.runs_root)
+    ctx = replace(ctx, run_dir=task.run_dir)
+    assert job_module("full_run").run(cfg, replace(ctx, stop=StopAfter(5)))["status"] == "interrupted"
+    assert job_module("full_run").run(cfg, ctx)["status"] == "completed"
+    summary = json.loads((task.run_dir / rundir.SUMMARY).read_text())
+    starts = [r["attempt"] for r in rundir.read_jsonl(task.run_dir / rundir.METRICS) if r["kind"] == "start"]
+    assert summary["attempts"] == run_row(task.run_dir)["attempts"] == 2 and starts == [0, 1]

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
+import main
 from gpt.config import ConfigError
+from jobs.status import find_runs, rows
 from jobs.sweep_cli import write_index
 from jobs.sweeps import build
 from jobs.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]
+TINY = ["train.max_iters=4", "train.eval_interval=4", "train.eval_iters=1", "train.batch_size=4",
+        "sample.max_new_tokens=4", "sample.temperatures=1.0"]
 
 
 def test_ift6135_12_has_spec_b_settings_and_experiment_numbers():
@@ -76,3 +80,39 @@ def test_task_index_out_of_range_says_the_valid_range(tmp_path):
     res = _sweep("smoke", "--task-index", "9", "--runs-root", str(tmp_path / "runs"))
     assert res.returncode == 2 and "has runs 0..3 (use --array=0-3)" in res.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--max-points", "0"], "--max-points 0 must be at least 1"),
+    (["--max-points", "-3"], "--max-points -3 must be at least 1"),
+    (["--sweep-name", ".."], "--sweep-name '..' is not valid"),
+    (["--sweep-name", "../escape"], "--sweep-name '../escape' is not valid"),
+    (["--sweep-name", ""], "--sweep-name '' is not valid"),
+    (["--sweep-name", "a b"], "--sweep-name 'a b' is not valid"),
+])
+def test_grid_flags_are_refused_in_one_line_and_write_nothing(flags, message, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main.main(["sweep", "grid", "optim.lr=1e-3,3e-4", "--preset", "smoke", *flags,
+                      "--runs-root", str(runs)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err, err
+    assert not runs.exists() and not (tmp_path / "sweeps").exists()
+
+
+def test_a_sweep_resubmitted_with_other_overrides_keeps_its_earlier_runs(tmp_path, data_root, capsys):
+    """Run 0 of `smoke` with seed 1, then with seed 2: the index keeps all eight run dirs, so
+    `status smoke` shows both trained runs (it once forgot the first)."""
+    where = ["--runs-root", str(tmp_path / "runs"), "--data-root", str(data_root),
+             "--cache-dir", str(tmp_path / "cache")]
+    for seed in (1, 2):
+        assert main.main(["sweep", "smoke", *TINY, f"seed={seed}", "--task-index", "0", *where]) == 0
+    assert "[sweep] smoke: the index keeps 4 earlier run(s) of other overrides and adds 4; `status smoke` lists all 8" \
+        in capsys.readouterr().out
+    found = find_runs("smoke", (tmp_path / "runs").resolve())
+    assert len(found) == len({f["run_dir"] for f in found}) == 8
+    done = [r for r in rows(found) if r["state"] == "completed"]
+    assert len(done) == 2 and len({r["run"] for r in done}) == 2
+    # the same overrides again: nothing added, no note
+    assert main.main(["sweep", "smoke", *TINY, "seed=2", "--task-index", "0", *where]) == 0
+    assert "earlier run" not in capsys.readouterr().out
+    assert len(json.loads((tmp_path / "runs" / "sweeps" / "smoke" / "index.json").read_text())["runs"]) == 8
