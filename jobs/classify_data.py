@@ -89,14 +89,8 @@ def smoke_tsvs(ctx: JobContext) -> Path:
     folder = Path(ctx.cache_dir) / SMOKE
     if all((folder / f"{s}.tsv").is_file() for s in SMOKE_SIZES):
         return folder
-    root = data.resolve_data_root(ctx.data_root)
-    texts = []
-    for rel, group in (("tinyshakespeare/input.txt", "tinyshakespeare"), ("wikitext-2/valid.txt", "wikitext2")):
-        if not (root / rel).is_file():
-            raise data.DataError(f"{root / rel} not found: the smoke set is derived from it; get it with "
-                                 f"`python data.py download {group} --data-root {root}`")
-        texts.append((root / rel).read_text(encoding="utf-8"))
-    shakespeare, wiki = texts
+    shakespeare, wiki = (data.raw_file(rel, ctx.data_root).read_text(encoding="utf-8")   # downloaded if missing
+                         for rel in ("tinyshakespeare/input.txt", "wikitext-2/valid.txt"))
     pools = {
         "shakespeare": [l.strip() for l in shakespeare.splitlines()
                         if 30 <= len(l.strip()) <= 60 and not l.strip().endswith(":")],
