@@ -1,4 +1,4 @@
-"""attention_rank: how low-rank are a trained run's attention maps? (seed 000 §4.3)
+"""attention_rank: how low-rank are a trained run's attention maps? (JHU hw5 §4.3)
 
     python main.py full_run --preset smoke model.attention=explicit      # any softmax-attention run
     python main.py attention_rank --run-dir runs/full_run/smoke-XXXXXXXX --ks 1,2,4,8,16

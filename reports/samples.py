@@ -1,4 +1,4 @@
-"""Text samples as tables: one per run, and one per temperature across character models (SPEC E).
+"""Text samples as tables: one per run, and one per temperature across character models (TU Graz char-level GPT assignment).
 
 Read from samples/samples.json: [{"prompt", "temperature", "top_k", "top_p", "max_new_tokens",
 "text"}]. Newlines in samples are kept (Markdown <br>, HTML pre-wrap).
