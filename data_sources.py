@@ -71,6 +71,9 @@ def _open(url: str):
         raise OfflineError(f"TOOLKIT_OFFLINE is set, so {url} was not fetched")
     try:
         return urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    except ValueError as exc:   # e.g. TOOLKIT_DATA_MIRROR=somewhere: no scheme
+        raise DataError(f"cannot fetch {url!r}: {exc}; TOOLKIT_DATA_MIRROR must be an http://, https:// "
+                        f"or file:// URL") from None
     except OSError as exc:   # URLError, HTTPError, timeouts: usually no internet on compute nodes
         raise OfflineError(f"cannot fetch {url} ({getattr(exc, 'reason', None) or exc})") from None
 

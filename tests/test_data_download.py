@@ -100,6 +100,13 @@ def test_a_read_only_data_root_is_never_written(mirror, data_root, tmp_path, mon
         read_only.chmod(0o755)
 
 
+def test_a_mirror_that_is_not_a_url_is_a_one_line_error(mirror, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_DATA_MIRROR", "mirror.example.org/data")   # no scheme
+    with pytest.raises(DataError, match="TOOLKIT_DATA_MIRROR must be an http://, https:// or file:// URL"):
+        data.download("tinyshakespeare", tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:   # bound then closed: nothing listens there, connections are refused
         s.bind(("127.0.0.1", 0))
