@@ -5,7 +5,8 @@ how it is run; without one the block runs as written.
     <!-- test: print-config -->     `python main.py JOB ...` lines get --print-config
     <!-- test: toy -->              `python main.py JOB|sweep ...` lines get TOY; `bench train`: BENCH_TOY
     <!-- test: after smoke -->      runs/full_run/smoke-* exists (a toy smoke run, made once)
-    <!-- test: installed -->        the venv + pip prefix and `.venv/bin/` are dropped; pytest only collects
+    <!-- test: installed -->        the venv + pip prefix and `.venv/bin/` are dropped; pytest only collects;
+                                    no DATA_ROOT, RUNS_ROOT or DATA_CACHE is set
     <!-- test: skip (REASON) -->    not run (GPU, internet, a cluster or hours only; the reason says which)
     <!-- cluster-quickstart: ... --> run on real Slurm by tests/slurm/test_slurm_readme.py
 Modes combine with commas (`test: toy, after smoke`). A block runs with `bash -e -o pipefail` in
@@ -146,6 +147,8 @@ def test_docs_block_runs(directive, body, docs_cache, data_root, tmp_path, reque
     script = "\n".join(rewrite(line, modes) for line in body.splitlines())
     env = {**os.environ, "DATA_ROOT": str(data_root), "DATA_CACHE": str(docs_cache),
            "RUNS_ROOT": str(runs), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    if "installed" in modes:   # the quick start: no variable set, the corpus ships with the repository
+        env = {k: v for k, v in env.items() if k not in ("DATA_ROOT", "DATA_CACHE", "RUNS_ROOT")}
     res = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, f"{script}\n--- stdout\n{res.stdout[-3000:]}\n--- stderr\n{res.stderr[-3000:]}"
