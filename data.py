@@ -1,12 +1,14 @@
 """Corpora -> token arrays + tokenizer in a cache dir, then batches for the trainer.
 
-    python data.py prepare tinyshakespeare --data-root /path/to/data --cache-dir .cache/data
-    python data.py download wikitext2 --data-root ~/data        # needs internet
+    python data.py prepare tinyshakespeare --cache-dir .cache/data
+    python data.py download wikitext2                 # needs internet: into $DATA_ROOT or the download root
     corpus = data.load(cfg.data, block_size, data_root, cache_dir)   # Corpus: batches, tokenizer, info
 
 Which corpora exist, their files, tokenizers, readers and download sources: data_registry.py
-(one entry per dataset). The data root holds the raw files (it may be read-only; nothing is
-written there), e.g. tinyshakespeare/input.txt, wikitext-2/{train,valid,test}.txt, birth_places/.
+(one entry per dataset). A data root holds the raw files, e.g. tinyshakespeare/input.txt,
+wikitext-2/{train,valid,test}.txt, birth_places/; where they are looked for (the data root given,
+the download root ~/.cache/slm-toolkit/data, the repository's corpora/) and how a missing one is
+downloaded on demand: data_roots.py. A read-only data root is never written.
 Prepared data, one folder per (dataset, tokenizer, options, source files):
     <cache_dir>/<dataset>-<tokenizer>-<key12>/
         train.npy  val.npy   token ids (uint16, or uint32 past 65,536 ids), memory-mapped on load
@@ -34,6 +36,7 @@ import numpy as np
 from data_cache import CACHED_FILES, checksums, discard_if_damaged, sha256_of as _sha256
 from data_readers import read_text
 from data_registry import TOKENIZER_FILES, check_options, entry, sources, token_corpora
+from data_roots import find, target_root
 from data_sources import DataError, download_files
 from gpt.batches import Batches, ExampleSet
 from gpt.config import DataConfig
@@ -53,34 +56,13 @@ class Corpus:
 
 
 # ---------------------------------------------------------------- where the raw files are
+# data_roots.py: the data root given, the download root, the repository's corpora/, in that order
 
 
-def resolve_data_root(data_root: Path | str | None) -> Path:
-    """The folder holding the raw corpora: the argument, else $DATA_ROOT, else a DataError."""
-    if data_root in (None, ""):
-        data_root = os.environ.get("DATA_ROOT", "")
-    if not data_root:
-        raise DataError("no data root given: pass --data-root DIR or set DATA_ROOT=DIR (the folder with "
-                        "tinyshakespeare/, wikitext-2/, ...); fill it with `python data.py download "
-                        "<dataset> --data-root DIR`")
-    root = Path(data_root).expanduser()
-    if not root.is_dir():
-        raise DataError(f"data root {root} is not a folder (from --data-root / DATA_ROOT); point it at "
-                        f"the folder with tinyshakespeare/, wikitext-2/, ... or create it with "
-                        f"`python data.py download <dataset> --data-root {root}`")
-    return root
-
-
-def _raw_file(root: Path, rel: str, hint: str = "") -> Path:
-    """`root/rel` if it is a readable file, else a DataError saying how to get it (`hint`, if given)."""
-    path = root / rel
-    if path.is_file() and os.access(path, os.R_OK):
-        return path
-    if hint:
-        raise DataError(f"{path} not found: {hint}")
-    group = next((g for g, srcs in sources().items() if any(s.path == rel for s in srcs)), "<dataset>")
-    raise DataError(f"{path} not found or not readable; get it with "
-                    f"`python data.py download {group} --data-root {root}`")
+def raw_file(rel: str, data_root: Path | str | None, hint: str = "") -> Path:
+    """The raw file `rel` (a path under a data root) from the first root that has it, downloaded
+    on demand (data_roots.find); `hint` says what else would do if it cannot be had."""
+    return find(rel, data_root, hint)
 
 
 def dataset_file(dataset_name: str, split: str, data_root: Path | str | None) -> Path:
@@ -89,7 +71,7 @@ def dataset_file(dataset_name: str, split: str, data_root: Path | str | None) ->
     ds = entry(dataset_name)
     if split not in ds.splits:
         raise DataError(f"unknown {dataset_name} file {split!r}; choose one of: {', '.join(ds.splits)}")
-    return _raw_file(resolve_data_root(data_root), ds.splits[split], ds.missing.get(ds.splits[split], ""))
+    return raw_file(ds.splits[split], data_root, ds.missing.get(ds.splits[split], ""))
 
 
 def vocabulary(dataset_name: str, data_root: Path | str | None) -> Tokenizer:
@@ -98,14 +80,14 @@ def vocabulary(dataset_name: str, data_root: Path | str | None) -> Tokenizer:
     if ds.vocabulary is None:
         raise DataError(f"{dataset_name} has no fixed vocabulary; its tokenizer is learned from its "
                         f"training split (data.load)")
-    root = resolve_data_root(data_root)
-    return ds.vocabulary({role: _raw_file(root, rel) for role, rel in ds.files.items()})
+    return ds.vocabulary({role: raw_file(rel, data_root) for role, rel in ds.files.items()})
 
 
 # ---------------------------------------------------------------- raw files -> token arrays
 
-def _source_files(cfg: DataConfig, root: Path) -> dict[str, Path]:
-    """Role -> raw file: "text" (single-file corpora) or "train"/"val", plus tokenizer files."""
+def _source_names(cfg: DataConfig) -> dict[str, str]:
+    """Role -> raw file under the data root: "text" (single-file corpora) or "train"/"val", plus
+    tokenizer files."""
     ds = entry(cfg.dataset)
     if ds.text:
         rels = {"text": ds.text}
@@ -113,7 +95,7 @@ def _source_files(cfg: DataConfig, root: Path) -> dict[str, Path]:
         rels = {"train": ds.splits[cfg.train_split], "val": ds.splits[cfg.val_split]}
     rels.update(ds.files)
     rels.update(TOKENIZER_FILES.get(cfg.tokenizer, {}))
-    return {role: _raw_file(root, rel, ds.missing.get(rel, "")) for role, rel in rels.items()}
+    return rels
 
 
 def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
@@ -167,9 +149,9 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
 def prepare(cfg: DataConfig, data_root: Path | str | None = None,
             cache_dir: Path | str | None = None) -> tuple[Path, bool]:
     """Tokenize the corpus once into the cache; returns (prepared folder, True if it was cached)."""
-    check_options(cfg)
-    root = resolve_data_root(data_root)
-    files = _source_files(cfg, root)
+    ds = check_options(cfg)
+    rels = _source_names(cfg)
+    files = {role: raw_file(rel, data_root, ds.missing.get(rel, "")) for role, rel in rels.items()}
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     final = cache_dir / f"{cfg.dataset}-{cfg.tokenizer}-{_cache_key(cfg, files)}"
     if (final / "meta.json").is_file() and not discard_if_damaged(final):   # damaged: rebuilt below
@@ -188,10 +170,10 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
         save_tokenizer(tok, tmp / "tokenizer.json")
         write_json(tmp / "meta.json", {"checksums": checksums(tmp, CACHED_FILES),
             "format": FORMAT, "dataset": cfg.dataset, "tokenizer": cfg.tokenizer,
-            "vocab_size": tok.vocab_size, "data_root": str(root),
+            "vocab_size": tok.vocab_size,
             **{f"{split}_tokens": len(ids) for split, ids in arrays.items()},
-            "sources": {role: {"path": str(p.relative_to(root)), "bytes": p.stat().st_size,
-                               "sha256": _sha256(p)} for role, p in files.items()},
+            "sources": {role: {"path": rels[role], "root": str(p.parents[rels[role].count("/")]),
+                               "bytes": p.stat().st_size, "sha256": _sha256(p)} for role, p in files.items()},
             "prepare_s": round(time.perf_counter() - start_s, 3)})
         for path in [tmp, *tmp.iterdir()]:   # temp files are private: follow the umask
             path.chmod(umask_mode(path.is_dir()))
@@ -221,8 +203,9 @@ def load(cfg: DataConfig, block_size: int, data_root: Path | str | None = None,
     tokenizer = load_tokenizer(folder / "tokenizer.json")
     arrays = {split: np.load(folder / f"{split}.npy", mmap_mode="r") for split in ("train", "val")}
     info = {key: meta[key] for key in ("dataset", "tokenizer", "vocab_size", "train_tokens", "val_tokens")}
+    first = next(iter(meta["sources"].values()))
     info.update(files={role: src["path"] for role, src in meta["sources"].items()},
-                data_root=str(resolve_data_root(data_root)), cache_dir=str(folder), cache_hit=cache_hit)
+                data_root=first.get("root", meta.get("data_root")), cache_dir=str(folder), cache_hit=cache_hit)
     try:
         batches: Batches = entry(cfg.dataset).examples(arrays, block_size)
     except ValueError as exc:   # e.g. a split shorter than one block
@@ -235,7 +218,8 @@ def load(cfg: DataConfig, block_size: int, data_root: Path | str | None = None,
 # ---------------------------------------------------------------- download (needs internet)
 
 def download(name: str, data_root: Path | str) -> list[Path]:
-    """Fetch the raw files of `name` (or "all") into data_root, checksummed; returns new files."""
+    """Fetch the raw files of `name` (or "all") into data_root, checksummed; returns new files.
+    Without network: a one-line DataError, nothing written."""
     groups = sources()
     if name != "all" and name not in groups:
         raise DataError(f"unknown dataset {name!r} to download; choose among: all, {', '.join(groups)}")
@@ -260,17 +244,20 @@ def _cli(argv: list[str] | None = None) -> None:
     splits = "; ".join(f"{', '.join(names)}: {choices}" for choices, names in by_splits.items())
     prep.add_argument("--train-split", default="train", help=f"{splits} (default: train)")
     prep.add_argument("--val-split", default="valid", help=f"{splits} (default: valid)")
-    prep.add_argument("--data-root", help="folder of raw corpora (default: $DATA_ROOT)")
+    prep.add_argument("--data-root", help="folder of raw corpora (default: $DATA_ROOT; missing files are "
+                      "also looked for in the download root and the repository's corpora/)")
     prep.add_argument("--cache-dir", help="prepared arrays (default: $DATA_CACHE or ./.cache/data)")
     down = sub.add_parser("download", help="fetch raw files from their public sources, checksummed")
     down.add_argument("dataset", choices=["all", *sources()])
-    down.add_argument("--data-root", required=True, help="folder to write into (created if missing)")
+    down.add_argument("--data-root", help="folder to write into, created if missing (default: $DATA_ROOT "
+                      "if writable, else the download root ~/.cache/slm-toolkit/data, where jobs look)")
     args = parser.parse_args(argv)
     try:
         if args.command == "download":
-            for path in download(args.dataset, args.data_root):
+            root = Path(args.data_root).expanduser() if args.data_root else target_root(None)
+            for path in download(args.dataset, root):
                 print(f"wrote {path}")
-            print(f"{args.dataset}: files in {Path(args.data_root).expanduser()} verified")
+            print(f"{args.dataset}: files in {root} verified")
             return
         cfg = DataConfig(dataset=args.dataset, tokenizer=args.tokenizer or entry(args.dataset).tokenizers[0],
                          bpe_vocab_size=args.bpe_vocab_size, train_split=args.train_split,

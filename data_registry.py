@@ -8,7 +8,8 @@ A new corpus is one `Dataset(...)` entry in DATASETS (plus a test on a small sli
 then valid for `data.dataset`, `data.load`, `python data.py prepare NAME` and, with `sources`,
 `python data.py download NAME`. A corpus with `text` or `splits` is turned into token arrays by
 data.py; one with `read_by` is parsed by those jobs, which find its files with `data.dataset_file`.
-Paths are relative to the data root. Checksums: shared/data/SOURCES.md.
+Paths are relative to a data root (data_roots.py). Each source is pinned (a commit or a release
+file) and checked by sha256, or by git blob id where no sha256 was published.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class Dataset:
     examples: Callable[[dict[str, np.ndarray], int], Batches] = TokenStream   # (arrays, T) -> batches
     read_by: str = ""                  # not token arrays: the jobs that parse its files themselves
     sources: tuple[Source, ...] = ()   # its public files: `python data.py download NAME`
-    missing: dict[str, str] = field(default_factory=dict)  # file -> what to do if it is absent
+    missing: dict[str, str] = field(default_factory=dict)  # file -> what else would do if it is absent
 
     def __post_init__(self) -> None:   # a contributor's mistake in an entry, seen at import
         if bool(self.text) == bool(self.splits) and not self.read_by:
@@ -69,9 +70,7 @@ _BIRTH_PLACES = (  # file (name in data.train_split / val_split), sha256
     ("birth_places_train.tsv", "02364dfca78e23d2583a19f03a2d8cddd90ee3e1a3795ddec7f0addadea30b0d"),
     ("birth_dev.tsv", "101a56073eba0db9aad5e2aaf1aa9bf8bdae966ae3aaed8fc8cda5edfa7856da"),
     ("birth_test_inputs.tsv", "5ccd3b2a1682e0daf90d59488aef8805ef21b9d35795cc3bdabdea79d293aa1f"))
-_WT2_TRAIN_MISSING = ("WikiText-2 train.txt is not in the shared data (see SOURCES.md); get it with "
-                      "`python data.py download wikitext2 --data-root DIR` (needs internet), or train on "
-                      "valid with the override `data.train_split=valid data.val_split=test`")
+_WT2_TRAIN_MISSING = "train on valid with the override `data.train_split=valid data.val_split=test`"
 
 DATASETS: dict[str, Dataset] = {
     "tinyshakespeare": Dataset(   # nanoGPT's split: first 90% train, last 10% val

@@ -52,7 +52,9 @@ def _job_parser(sub, job: str) -> None:
                    help="starting config (default: %(default)s; `-` and `_` are the same)")
     p.add_argument("--runs-root", type=Path, default=None,
                    help="where run dirs go (default: $RUNS_ROOT or ./runs); on a cluster: a shared filesystem")
-    p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
+                        "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
     fields = {f.name for f in dataclasses.fields(config_type(job))}

@@ -4,7 +4,7 @@ Two shapes of data, one contract for the trainer:
 - `TokenStream`: one long token array per split; a training batch is B random windows of
   block_size + 1 tokens (nanoGPT style). Evaluation walks non-overlapping windows in order.
 - `ExampleSet`: N fixed-length examples per split, each (x, y, mask); training walks a fresh
-  permutation each epoch (SPEC B's sequences of 256, the birth-place datasets). Examples may be
+  permutation each epoch (IFT6135 A2's sequences of 256, the birth-place datasets). Examples may be
   random (span corruption): they get an RNG seeded from (seed, epoch, index), so still pure.
   By default a global example counter runs epochs into each other (every batch full);
   `EpochBatches` (train.epoch_batches=aligned|ordered, through `for_training`) reads it as a torch

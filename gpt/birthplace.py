@@ -1,4 +1,4 @@
-"""CS224n's birth-place task (SPEC D): span-corruption pretraining, question finetuning, greedy answers.
+"""CS224n's birth-place task (CS224n a5): span-corruption pretraining, question finetuning, greedy answers.
 
     tok = birthplace_vocabulary(wiki_text)                       # PAD □ = 0, MASK ⁇ = 1, then chars
     pre = CharCorruptionDataset(wiki_text.split("\\n"), tok, block_size=128)

@@ -1,4 +1,4 @@
-"""Sequence classification with our GPT as the backbone (seed 002 §3, without Hugging Face).
+"""Sequence classification with our GPT as the backbone (UW CSE 447/517 attention assignment §3, without Hugging Face).
 
     model = GPTClassifier(ClassifierConfig(n_classes=2, vocab_size=65))
     logits, loss = model(idx, labels, mask)      # idx (B, T), labels (B,), mask (B, T) of 1/0

@@ -160,7 +160,7 @@ class GPTConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class LSTMConfig:
-    """LSTM LM of SPEC B: embedding -> LSTM stack -> MLP head tied to the embedding."""
+    """LSTM LM of IFT6135 A2: embedding -> LSTM stack -> MLP head tied to the embedding."""
 
     arch: str = "lstm"
     vocab_size: int = 0
@@ -190,7 +190,7 @@ class LSTMConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ClassifierConfig:
-    """Sequence classifier (seed 002 §3): a backbone encodes `block_size` tokens, a head picks a class.
+    """Sequence classifier (UW CSE 447/517 attention assignment §3): a backbone encodes `block_size` tokens, a head picks a class.
 
     source="gpt": our GPT (`backbone`, or the model of `init_from`'s run) pooled at the last real
     token or by a masked mean; source="hf:NAME" (e.g. hf:roberta-base, or hf:/path/to/folder): a

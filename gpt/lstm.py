@@ -1,4 +1,4 @@
-"""LSTM language model of SPEC B, with the same contract as GPT, plus its recurrent state.
+"""LSTM language model of IFT6135 A2, with the same contract as GPT, plus its recurrent state.
 
     model = LSTMLM(LSTMConfig(vocab_size=65, n_embd=64, hidden_size=128, n_layer=2))
     logits, loss = model(idx, targets, mask)           # idx (B, T) -> logits (B, T, vocab)

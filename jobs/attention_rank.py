@@ -1,4 +1,4 @@
-"""attention_rank: how low-rank are a trained run's attention maps? (seed 000 §4.3)
+"""attention_rank: how low-rank are a trained run's attention maps? (JHU hw5 §4.3)
 
     python main.py full_run --preset smoke model.attention=explicit      # any softmax-attention run
     python main.py attention_rank --run-dir runs/full_run/smoke-XXXXXXXX --ks 1,2,4,8,16
@@ -46,7 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batches", type=int, default=4, help="val batches to evaluate (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=8, help="sequences per batch (default: %(default)s)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
+                        "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
 

@@ -44,7 +44,7 @@ PRESETS: dict[str, tuple[GPTConfig, int]] = {
                             dropout=0.0, bias=True), 12),
     # nanoGPT config/train_shakespeare_char.py: 6 x 384, block 256, batch 64, dropout 0.2
     "shakespeare-char": (dataclasses.replace(MODEL_PRESETS["shakespeare-char"], vocab_size=65), 64),
-    # SPEC A (JHU): gpt-nano, block 32, batch 256, BPE vocabulary of 8192
+    # JHU hw5: gpt-nano, block 32, batch 256, BPE vocabulary of 8192
     "jhu-nano": (model_preset("gpt-nano", block_size=32, vocab_size=8192, dropout=0.1), 256),
 }
 

@@ -62,7 +62,7 @@ def bench_scaling(args: argparse.Namespace) -> dict:
 
 def _worker(args: argparse.Namespace) -> None:
     """One rank under torchrun: the trainer on random tokens with a global batch of W x per-rank."""
-    from jobs import bench   # noqa: the bench helpers build the same model, batch and run config
+    from jobs import bench   # here, not at the top: the bench helpers build the same model, batch and run config
     world = distributed.from_env()
     model_cfg, per_rank = bench._model_and_batch(args)
     cfg = bench._run_config(model_cfg, per_rank * world.world_size, args)

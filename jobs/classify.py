@@ -1,4 +1,4 @@
-"""classify: finetune a sequence classifier on labelled text (seed 002 §3: RoBERTa on SST-2).
+"""classify: finetune a sequence classifier on labelled text (UW CSE 447/517 attention assignment §3: RoBERTa on SST-2).
 
     python main.py classify --preset smoke                              # our GPT, tiny set, < 1 min CPU
     python main.py classify --preset smoke --init-from runs/full_run/smoke-XXXXXXXX model.block_size=32

@@ -113,19 +113,13 @@ def smoke_tsvs(ctx: JobContext) -> Path:
     folder = Path(ctx.cache_dir) / SMOKE
     if all((folder / f"{s}.tsv").is_file() for s in SMOKE_SIZES):
         return folder
-    root = data.resolve_data_root(ctx.data_root)
-    texts = []
-    for rel, group in (("tinyshakespeare/input.txt", "tinyshakespeare"), ("wikitext-2/valid.txt", "wikitext2")):
-        if not (root / rel).is_file():
-            raise data.DataError(f"{root / rel} not found: the smoke set is derived from it; get it with "
-                                 f"`python data.py download {group} --data-root {root}`")
-        texts.append((root / rel).read_text(encoding="utf-8"))
-    shakespeare, wiki = texts
+    shakespeare, wiki = (data.raw_file(rel, ctx.data_root).read_text(encoding="utf-8")   # downloaded if missing
+                         for rel in ("tinyshakespeare/input.txt", "wikitext-2/valid.txt"))
     pools = {
-        "shakespeare": [l.strip() for l in shakespeare.splitlines()
-                        if 30 <= len(l.strip()) <= 60 and not l.strip().endswith(":")],
-        "wikipedia": [s.strip() + " ." for l in wiki.splitlines() if not l.startswith(" =")
-                      for s in l.split(" . ") if 30 <= len(s.strip()) <= 60],
+        "shakespeare": [line.strip() for line in shakespeare.splitlines()
+                        if 30 <= len(line.strip()) <= 60 and not line.strip().endswith(":")],
+        "wikipedia": [s.strip() + " ." for line in wiki.splitlines() if not line.startswith(" =")
+                      for s in line.split(" . ") if 30 <= len(s.strip()) <= 60],
     }
     rng = np.random.default_rng(2026)   # fixed: the set is the same for every user
     picked = {label: [pool[i] for i in rng.permutation(len(pool))[:sum(SMOKE_SIZES.values()) // 2]]

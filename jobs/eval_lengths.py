@@ -134,7 +134,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
                         help="val tokens scored at each length (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
-    parser.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
+                             "missing ones are downloaded, and the repository's corpora/)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--out", default=FILE,

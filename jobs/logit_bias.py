@@ -1,4 +1,4 @@
-"""The logit-bias puzzle of seed 000 §2 on a trained run: full distribution from a top-2 API.
+"""The logit-bias puzzle of JHU hw5 §2 on a trained run: full distribution from a top-2 API.
 
     python main.py logit_bias --run-dir runs/full_run/smoke-1a2b3c4d --prompt "ROMEO:"
     python main.py logit_bias --run-dir RUN --prompt "ROMEO:" --top-p 0.9 --max-new-tokens 20

@@ -46,7 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=SCALES, default="full",
                    help="full: the original settings; smoke: the same pipeline in minutes on a CPU")
     p.add_argument("--runs-root", type=Path, default=None, help="default: $RUNS_ROOT or ./runs")
-    p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
+                        "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
     add_launch_arguments(p)
 

@@ -91,7 +91,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task-index", type=int, default=None,
                    help="run only run number I, here (what sbatch_templates/sweep_array.sh does)")
     p.add_argument("--runs-root", type=Path, default=None, help="default: $RUNS_ROOT or ./runs")
-    p.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
+                        "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
     add_launch_arguments(p)
 

@@ -1,4 +1,4 @@
-"""Classification runs (seed 002 §3): accuracy curves per run, and the grid of runs as a table.
+"""Classification runs (UW CSE 447/517 attention assignment §3): accuracy curves per run, and the grid of runs as a table.
 
     write_accuracy_plot(Path("runs/classify/smoke-1a2b3c4d"))   # -> .../accuracy.png
     table = classify_table(classify_rows(runs))                  # best val accuracy in bold

@@ -1,4 +1,4 @@
-"""Loss and perplexity against steps for one run: `loss.png` and `ppl.png`.
+"""Loss and perplexity against steps for one run: `loss.png` and `ppl.png` (JHU hw5).
 
     write_run_plots(Path("runs/full_run/demo-1a2b3c4d"))   # -> [.../loss.png, .../ppl.png]
 

@@ -1,4 +1,4 @@
-"""Birth-place accuracy (SPEC D): dev accuracy per variant next to the "always London" baseline.
+"""Birth-place accuracy (CS224n a5): dev accuracy per variant next to the "always London" baseline.
 
 Read from eval/*.json results of evaluate runs: {"kind": "birthplace_accuracy", "variant",
 "eval_file", "correct", "total", "accuracy" (percent), "skipped"}.

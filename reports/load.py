@@ -81,7 +81,7 @@ def _read_optional_json(run: Run, name: str, expected: type = dict):
 def _frame(rows: list[dict], kind: str) -> pd.DataFrame:
     frame = pd.DataFrame(rundir.latest_per_step(rows, kind)).drop(columns="kind", errors="ignore")
     # a hand-edited or foreign row may hold a string: that column is made numeric, text -> NaN
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.columns[frame.dtypes == object]:   # noqa: E721 (elementwise, on a Series)
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 

@@ -1,4 +1,4 @@
-"""Steady-state GPU memory per run (SPEC B): a table and a bar chart.
+"""Steady-state GPU memory per run (IFT6135 A2): a table and a bar chart.
 
 Steady state = the median over train rows after warm-up (the first tenth of the rows, at least
 two), so the allocator's early growth and one-off peaks do not count. CPU runs have no memory rows:

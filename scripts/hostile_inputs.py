@@ -2,7 +2,7 @@
 exit code, and leave every file as it was (sha256 of every file and the folder list, before/after;
 env.json, where a run records each start, is left out).
 
-    DATA_ROOT=/work/shared/data python scripts/hostile_inputs.py        # prints a Markdown table
+    DATA_ROOT=DIR python scripts/hostile_inputs.py                    # prints a Markdown table
 
 tests/test_hostile_inputs.py runs the same CASES. Each case runs main.main in this process (one
 torch import for all) on its own copy of a 3-step smoke run, in a scratch folder.

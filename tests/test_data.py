@@ -86,12 +86,13 @@ def test_bpe_on_a_slice_and_options_change_the_cache_key(tiny_root, tmp_path):
 
 
 def test_wikitext2_without_train_txt_says_how_to_fix(data_root, tmp_path):
-    with pytest.raises(DataError) as err:
+    with pytest.raises(DataError) as err:   # offline (conftest): the one line says what to run
         load(DataConfig(dataset="wikitext2", tokenizer="word"), 32, data_root, tmp_path)
     message = str(err.value)
-    assert str(data_root / "wikitext-2/train.txt") in message and "\n" not in message
+    assert f"wikitext-2/train.txt not found in the data roots ({data_root}, " in message
+    assert "\n" not in message and "TOOLKIT_OFFLINE" in message
     assert "data.train_split=valid data.val_split=test" in message
-    assert "python data.py download wikitext2 --data-root" in message
+    assert "`python data.py download wikitext2` on a machine with internet" in message   # not into data_root
 
 
 def test_wikitext2_word_on_valid_and_test(data_root, tmp_path):
@@ -121,20 +122,24 @@ def test_wikitext2_gpt1_sequences_of_256_with_masks(data_root, tmp_path):
     assert (x[1:53] == y[:52]).all()
 
 
-def test_missing_data_root_names_both_ways_to_set_it(monkeypatch, tmp_path):
+def test_without_a_data_root_tiny_shakespeare_comes_with_the_repository(monkeypatch, tmp_path):
     monkeypatch.delenv("DATA_ROOT", raising=False)
-    with pytest.raises(DataError, match=r"--data-root DIR or set DATA_ROOT"):
-        load(DataConfig(), 8, None, tmp_path)
+    corpus = load(DataConfig(), 8, None, tmp_path)
+    assert corpus.info["data_root"] == str(REPO / "corpora") and corpus.info["vocab_size"] == 65
+    readme = (REPO / "corpora/tinyshakespeare/README.md").read_text()
+    assert hashlib.sha256((REPO / "corpora/tinyshakespeare/input.txt").read_bytes()).hexdigest() in readme
     with pytest.raises(DataError, match=f"data root {tmp_path / 'nowhere'} is not a folder"):
-        data.resolve_data_root(tmp_path / "nowhere")
-    monkeypatch.setenv("DATA_ROOT", str(tmp_path))
-    assert data.resolve_data_root(None) == tmp_path
+        load(DataConfig(), 8, tmp_path / "nowhere", tmp_path)
+    monkeypatch.setenv("DATA_ROOT", str(tmp_path / "nowhere"))   # a typo is not silently ignored
+    with pytest.raises(DataError, match="from --data-root / DATA_ROOT"):
+        load(DataConfig(), 8, None, tmp_path)
 
 
 def test_missing_file_error_gives_path_and_download_command(tmp_path):
-    with pytest.raises(DataError, match=rf"{tmp_path}/tinyshakespeare/input.txt not found.*"
-                                        rf"python data.py download tinyshakespeare --data-root {tmp_path}"):
-        load(DataConfig(), 8, tmp_path, tmp_path / "cache")
+    with pytest.raises(DataError, match=rf"birth_places/wiki.txt not found in the data roots \({tmp_path}, .*"
+                                        rf"python data.py download birth_places --data-root {tmp_path}`"):
+        data.dataset_file("birth_places", "wiki.txt", tmp_path)
+    assert not any(tmp_path.iterdir())   # nothing written
 
 
 def test_bad_options_list_the_choices(data_root, tmp_path):
@@ -150,30 +155,17 @@ def test_birth_places_file(data_root, tmp_path):
     assert data.dataset_file("birth_places", "birth_dev.tsv", data_root) == data_root / "birth_places/birth_dev.tsv"
     with pytest.raises(DataError, match="choose one of: wiki.txt"):
         data.dataset_file("birth_places", "birth_train.tsv", data_root)
-    with pytest.raises(DataError, match=rf"{tmp_path}/birth_places/wiki.txt not found.*download birth_places"):
-        data.dataset_file("birth_places", "wiki.txt", tmp_path)
 
 
-def test_download_verifies_checksums(data_root, tmp_path, monkeypatch):
-    real = (data_root / "tinyshakespeare/input.txt").read_bytes()
-    monkeypatch.setattr(data_sources, "_fetch", lambda url: real[:-1] + b"!")
-    with pytest.raises(DataError, match="has sha256 .* expected 86c4e6aa.*nothing was written"):
-        data.download("tinyshakespeare", tmp_path)
-    assert not (tmp_path / "tinyshakespeare/input.txt").exists()
-    fetched = []
-    monkeypatch.setattr(data_sources, "_fetch", lambda url: fetched.append(url) or real)
-    assert data.download("tinyshakespeare", tmp_path) == [tmp_path / "tinyshakespeare/input.txt"]
-    assert data.download("tinyshakespeare", tmp_path) == [] and len(fetched) == 1   # kept: valid
-    assert fetched[0].startswith("https://raw.githubusercontent.com/karpathy/char-rnn/")
-
-
-def test_git_blob_check_for_files_without_sha256():
+def test_git_blob_check_for_files_without_sha256(tmp_path):
     # `printf 'hello\n' | git hash-object --stdin` = ce0136...
     source = Source("x.txt", "https://example.invalid/x.txt",
-                         git_blob="ce013625030ba8dba906f756967f9e9ca394464a")
-    data_sources._verify(source, b"hello\n")
+                    git_blob="ce013625030ba8dba906f756967f9e9ca394464a")
+    (tmp_path / "x.txt").write_bytes(b"hello\n")
+    data_sources._check(source, tmp_path / "x.txt", source.url)
+    (tmp_path / "x.txt").write_bytes(b"hello")
     with pytest.raises(DataError, match="git blob id"):
-        data_sources._verify(source, b"hello")
+        data_sources._check(source, tmp_path / "x.txt", source.url)
     train = next(s for s in sources()["wikitext2"] if s.path.endswith("train.txt"))
     assert (train.sha256, train.git_blob) == ("", "2d84b35af79e411d73ea7cae83c73964c6ac83b4")
     assert all(s.sha256 or s.git_blob for group in sources().values() for s in group)

@@ -9,7 +9,6 @@ import pytest
 
 import data
 import data_registry
-import data_sources
 from data import DataError
 from data_registry import DATASETS, TOKENIZER_FILES, TOKENIZER_SOURCES, Dataset, sources
 from data_sources import Source
@@ -51,9 +50,10 @@ def test_a_dataset_that_is_one_entry_loads_end_to_end(toy, tmp_path, capsys):
 
 
 def test_its_download_comes_from_the_entry(toy, tmp_path, monkeypatch):
-    monkeypatch.setattr(data_sources, "_fetch", lambda url: VALID.encode())
-    assert data.download("toy", tmp_path) == [tmp_path / "toy/valid.txt"]
-    assert (tmp_path / "toy/valid.txt").read_text() == VALID
+    monkeypatch.delenv("TOOLKIT_OFFLINE")
+    monkeypatch.setenv("TOOLKIT_DATA_MIRROR", (toy).as_uri())   # a file:// copy of its data root
+    assert data.download("toy", tmp_path / "dest") == [tmp_path / "dest/toy/valid.txt"]
+    assert (tmp_path / "dest/toy/valid.txt").read_text() == VALID
 
 
 def test_hostile_names_are_one_line_errors_listing_the_choices(toy, data_root, tmp_path):

@@ -16,8 +16,10 @@ def test_manual_layernorm_equals_torch():
     torch.manual_seed(0)
     ours, ref = LayerNorm(24), nn.LayerNorm(24)
     with torch.no_grad():
-        ours.weight.normal_(); ours.bias.normal_()
-        ref.weight.copy_(ours.weight); ref.bias.copy_(ours.bias)
+        ours.weight.normal_()
+        ours.bias.normal_()
+        ref.weight.copy_(ours.weight)
+        ref.bias.copy_(ours.bias)
     x = torch.randn(4, 7, 24) * 3 + 1
     assert (ours(x) - ref(x)).abs().max() < 1e-5
 

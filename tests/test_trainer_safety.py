@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-
 from gpt import rundir
 from gpt.batches import ArrayExamples, TokenStream
 from gpt.checkpoint import load_checkpoint
@@ -20,6 +18,8 @@ from gpt.prefetch import Prefetcher
 from gpt.runlock import LOCK, RunLock, RunLockError
 from gpt.divergence import DivergedError
 from gpt.trainer import resolve_device, train
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,7 @@ class LinearQKV(nn.Linear):
 
 
 class MLPQKV(nn.Module):
-    """q, k, v each from a small MLP (Linear -> GELU -> Linear): seed 002's "make W_Q, W_K, W_V
+    """q, k, v each from a small MLP (Linear -> GELU -> Linear): the UW CSE 447/517 attention assignment's "make W_Q, W_K, W_V
     more interesting" with a nonlinearity per projection."""
 
     def __init__(self, n_embd: int, bias: bool):

@@ -1,4 +1,4 @@
-"""Low-rank projection along the sequence (Linformer; seed 000 §4.4), made causal.
+"""Low-rank projection along the sequence (Linformer; JHU hw5 §4.4), made causal.
 
 Non-causal: P V ~ softmax(Q (C K)^T / sqrt(d)) (D V) with C, D in R^{k x n}: n keys and values are
 projected to k << n "slots", so attention costs O(n k d) instead of O(n^2 d). Without the softmax

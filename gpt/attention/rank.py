@@ -1,4 +1,4 @@
-"""How low-rank are the attention maps of a trained model? (seed 000 §4.3)
+"""How low-rank are the attention maps of a trained model? (JHU hw5 §4.3)
 
     results = rank_k_losses(model, batches, ks=(1, 2, 4, 8, 16), batch_size=8, max_batches=4)
     stats = map_ranks(model, batches, batch_size=8, max_batches=4)

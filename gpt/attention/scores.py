@@ -28,7 +28,7 @@ class ScaledDot(nn.Module):
 
 
 class Dot(nn.Module):
-    """q . k unscaled (seed 002 §1): logits grow with d and saturate the softmax."""
+    """q . k unscaled (UW CSE 447/517 attention assignment §1): logits grow with d and saturate the softmax."""
 
     def logits(self, q, k):
         """q (B, h, Tq, d), k (B, h, Tk, d) -> logits (B, h, Tq, Tk), unscaled."""

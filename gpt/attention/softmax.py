@@ -6,7 +6,7 @@ memory-efficient kernels on GPU; the fast default) and "explicit" spells out eve
 return the weights. With the default options the state dict is today's (`qkv`, `proj`), so old
 checkpoints load strictly.
 
-Naive masking (seed 002 §2.1): zeroing the future weights *after* the softmax leaves the future
+Naive masking (UW CSE 447/517 attention assignment §2.1): zeroing the future weights *after* the softmax leaves the future
 logits in the softmax's denominator, so the weight on every past token, and hence the output at
 t, depends on tokens after t: the model can read the future (and the weights no longer sum to 1).
 It exists to show that leak; tests assert it.
