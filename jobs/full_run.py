@@ -10,8 +10,10 @@ loss.png, ppl.png, samples/ and summary.json. Rerunning the same command resumes
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Callable
 
+from gpt import rundir
 from gpt.config import (DataConfig, OptimConfig, RunConfig, SampleConfig, TrainConfig,
                         model_preset)
 from jobs.context import JobContext
@@ -85,6 +87,11 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
     "default": default, "smoke": smoke, "shakespeare_char": shakespeare_char, "spec_a": spec_a,
     "jhu_wt103": jhu_wt103,
 }
+
+
+def is_done(run_dir: Path) -> bool:
+    """Trained and sampled: a kill after summary.json but before the samples resumes to write them."""
+    return rundir.is_complete(run_dir) and (run_dir / rundir.SAMPLES / "samples.json").is_file()
 
 
 def run(cfg: RunConfig, ctx: JobContext) -> dict:
