@@ -7,8 +7,8 @@ metrics.jsonl rows bit for bit with an uninterrupted run of the same command.
         python -m torch.distributed.run --nproc_per_node 2 --master_port {port} main.py full_run \\
         --preset smoke --runs-root {runs_root}
 
-The command runs in its own session, first once to the end under WORK/straight (the reference:
-F seconds to its first metrics row, R metrics rows in all), then under WORK/killed, SIGKILLed
+The command runs in its own session, first once to the end (the reference, kept in WORK/straight:
+F seconds to its first metrics row, R metrics rows in all), then again (kept in WORK/killed), SIGKILLed
 --kills times, each attempt rerun with the same command. A kill is timed by progress, so that it
 lands where intended on a busy machine: a share (--startup-share) fires a random delay up to F
 after the start (startup: lock, config check, resume), the rest a random jitter (--jitter-s)
@@ -44,7 +44,7 @@ from pathlib import Path
 # fields that measure the machine, not the computation: they differ between any two runs
 WALL_CLOCK = {"time", "ms_per_step", "tokens_per_s", "elapsed_s", "mfu_pct", "wall_s", "attempts",
               "gpu_mem_allocated_mb", "gpu_mem_reserved_mb", "gpu_mem_peak_allocated_mb",
-              "seconds", "wall_time_s", "run_dir", "runs_root"}
+              "seconds", "eval_s", "wall_time_s", "run_dir", "runs_root"}
 ROW_KINDS = ("train", "val")
 
 
@@ -304,11 +304,18 @@ def compare(straight: Path, killed: Path, out: Outcome) -> None:
 def run_job(job: str, command: list[str], work: Path, kills: int, seed: int = 0, startup_share: float = 0.2,
             jitter_s: float = 0.3, timeout_s: float = 600, victim: str = "all", fault_bound_s: float = 60.0,
             env: dict | None = None) -> Outcome:
-    """The whole loop for one job: reference run, kill loop, comparison."""
-    out = Outcome(job)
-    first_s, rows = run_straight(command, work / "straight", work / "logs" / "straight.log", timeout_s, env)
-    kill_loop(command, work / "killed", work / "logs", out, kills, Timing(startup_share, first_s, rows, jitter_s),
-              seed, timeout_s, work / "straight", victim, fault_bound_s, env)
+    """The whole loop for one job: reference run, kill loop, comparison. Both run in WORK/runs
+    (then renamed to straight/ and killed/): run-dir paths are inside configs (a stage's
+    init_from), so another runs root would hash other run dirs."""
+    out, runs = Outcome(job), work / "runs"
+    first_s, rows = run_straight(command, runs, work / "logs" / "straight.log", timeout_s, env)
+    runs.rename(work / "straight")
+    try:
+        kill_loop(command, runs, work / "logs", out, kills, Timing(startup_share, first_s, rows, jitter_s),
+                  seed, timeout_s, work / "straight", victim, fault_bound_s, env)
+    finally:
+        if runs.exists():
+            runs.rename(work / "killed")
     if not out.failures:
         compare(work / "straight", work / "killed", out)
     return out
@@ -340,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kills < 0 or not 0 <= args.startup_share <= 1 or args.jitter_s < 0:
         p.error("--kills and --jitter-s must be >= 0, --startup-share in [0, 1]")
     work = args.work or Path(tempfile.mkdtemp(prefix="kill_loop_"))
-    if (work / "straight").exists() or (work / "killed").exists():
+    if any((work / name).exists() for name in ("runs", "straight", "killed")):
         p.error(f"--work {work} already holds a loop's runs; pass an empty or new folder")
     try:
         out = run_job(args.job, command, work, args.kills, args.seed, args.startup_share, args.jitter_s,
