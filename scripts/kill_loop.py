@@ -12,7 +12,7 @@ F seconds to its first metrics row, R metrics rows in all), then again (kept in 
 --kills times, each attempt rerun with the same command. A kill is timed by progress, so that it
 lands where intended on a busy machine: a share (--startup-share) fires a random delay up to F
 after the start (startup: lock, config check, resume), the rest a random jitter (--jitter-s)
-after the killed run's metrics reach a random row count below R (training, evaluation, checkpoint
+after the killed run's metrics reach a random row count up to 0.8 R (training, evaluation, checkpoint
 writes, stage changes); all drawn from --seed. The last attempt runs to the end. A kill that lands
 after the job's last summary.json cut no work short: it is counted apart, as late, and ends the
 killing. `{runs_root}` is replaced by the runs root of the run, `{port}` by a free TCP port per attempt.
@@ -137,7 +137,8 @@ def run_straight(command: list[str], runs_root: Path, log: Path, timeout_s: floa
 @dataclass(frozen=True)
 class Timing:
     """When each kill fires: in the startup (a delay up to the reference's first-row time), or
-    a jitter after the killed run's metrics reach a row count drawn up to the reference's."""
+    a jitter after the killed run's metrics reach a row count drawn up to 0.8 of the reference's
+    (later, the jitter alone would often let a toy run finish before the kill)."""
     startup_share: float
     first_row_s: float
     total_rows: int
@@ -147,7 +148,8 @@ class Timing:
         """(seconds to wait after the trigger, rows that trigger it: 0 = at the start)."""
         if rng.random() < self.startup_share:
             return rng.uniform(0.1, max(0.2, self.first_row_s)), 0
-        return rng.uniform(0, self.jitter_s), rng.randint(rows_now + 1, max(rows_now + 1, self.total_rows - 1))
+        last = max(rows_now + 1, int(0.8 * self.total_rows))
+        return rng.uniform(0, self.jitter_s), rng.randint(rows_now + 1, last)
 
 
 def _wait(proc: subprocess.Popen, runs_root: Path, trigger: tuple[float, int] | None,
