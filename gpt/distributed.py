@@ -9,12 +9,18 @@ Slurm's SLURM_PROCID/SLURM_STEP_NUM_TASKS/SLURM_LOCALID under `srun` (master = t
 SLURM_JOB_NODELIST, port derived from the job id, so every task finds the same one). World size 1
 never creates a process group: the single-process code path is unchanged.
 Backend: gloo on CPU, nccl on CUDA; TOOLKIT_DIST_BACKEND=gloo|nccl forces one.
+A rank that dies (kill -9, OOM) or stops answering breaks the group: every other rank leaves with
+one line (PeerLostError) at its next collective, or once a collective or the rendezvous has waited
+TOOLKIT_DIST_TIMEOUT_S seconds (default 60; raise it when rank 0 alone can be busy longer, e.g. a
+slow checkpoint write), never hanging; the same command then resumes from the last checkpoint.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -25,11 +31,48 @@ import torch.distributed as dist
 from gpt.config import ConfigError
 
 BACKENDS = ("gloo", "nccl")
-TIMEOUT = datetime.timedelta(minutes=10)   # a rank that never arrives fails the job, not hangs it
+DEFAULT_TIMEOUT_S = 60.0   # a rank that never arrives or never answers fails the job, not hangs it
 
 
 class DistributedError(ConfigError):
     """A multi-process launch that cannot work (printed as a one-line error by main.py)."""
+
+
+class PeerLostError(DistributedError):
+    """Another rank died or stopped answering: the group is broken, rerun to resume."""
+
+
+def timeout_s(env: dict | None = None) -> float:
+    """Seconds a collective or the rendezvous waits for the other ranks: TOOLKIT_DIST_TIMEOUT_S."""
+    env = os.environ if env is None else env
+    raw = env.get("TOOLKIT_DIST_TIMEOUT_S", "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DistributedError(f"TOOLKIT_DIST_TIMEOUT_S={raw!r} must be a positive number of seconds "
+                               f"(default {DEFAULT_TIMEOUT_S:g})")
+    return value
+
+
+def _peer_lost(exc: BaseException) -> bool:
+    """A torch.distributed failure (a broken connection, a timeout), not a bug of ours."""
+    if isinstance(exc, DistributedError):   # ours, already one line
+        return False
+    return isinstance(exc, dist.DistError) or (isinstance(exc, RuntimeError) and
+                                               re.search(r"gloo|NCCL", str(exc)) is not None)
+
+
+def _lost(world: World, exc: BaseException, seconds: float) -> PeerLostError:
+    # gloo's text: "[/path/pair.cc:537] Read error [127.0.0.1]:11979: Connection reset by peer. This is..."
+    first = re.sub(r"^\[[^\]]*\.(cc|cpp|hpp|h):\d+\]\s*", "", str(exc).strip().splitlines()[0])
+    reason = first.split(". ")[0][:160]
+    return PeerLostError(f"rank {world.rank} of {world.world_size}: the data-parallel group broke ({reason}); "
+                         f"another rank died or did not answer within TOOLKIT_DIST_TIMEOUT_S={seconds:g} s "
+                         "(its log says why); run the same command again to resume from the last checkpoint")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +141,8 @@ def from_env(env: dict | None = None) -> World:
     if not 0 <= world.rank < world.world_size or world.world_size < 1:
         raise DistributedError(f"rank {world.rank} is outside world size {world.world_size}; "
                                "check RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_STEP_NUM_TASKS)")
+    if world.distributed:
+        timeout_s(env)     # a bad value fails here, before anything is prepared or written
     return world
 
 
@@ -131,17 +176,23 @@ def session(device: torch.device, world: World | None = None) -> Iterator[World]
     if not world.distributed or dist.is_initialized():
         yield world
         return
-    backend = backend_for(device)
-    dist.init_process_group(backend, init_method=f"tcp://{world.master_addr}:{world.master_port}",
-                            rank=world.rank, world_size=world.world_size, timeout=TIMEOUT)
-    ok = False
+    backend, seconds = backend_for(device), timeout_s()
     try:
-        yield world
-        ok = True
-    finally:
-        if ok:
-            dist.barrier()       # nobody leaves while a peer still needs the group
-        dist.destroy_process_group()
+        dist.init_process_group(backend, init_method=f"tcp://{world.master_addr}:{world.master_port}",
+                                rank=world.rank, world_size=world.world_size,
+                                timeout=datetime.timedelta(seconds=seconds))
+        ok = False
+        try:
+            yield world
+            ok = True
+        finally:
+            if ok:
+                dist.barrier()       # nobody leaves while a peer still needs the group
+            dist.destroy_process_group()
+    except Exception as exc:         # a dead peer: one line on every survivor, not a traceback
+        if _peer_lost(exc):
+            raise _lost(world, exc, seconds) from None
+        raise
 
 
 @contextlib.contextmanager

@@ -125,8 +125,11 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm)."""
     module = job_module(task.job)
     # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
-    # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on
-    if not getattr(module, "DECIDES_DONE_ITSELF", False) and rundir.is_complete(task.run_dir):
+    # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on;
+    # a job with steps after training (test score, samples) says with is_done whether they ran:
+    # a kill between summary.json and them must not leave a run skipped here forever
+    done = getattr(module, "is_done", rundir.is_complete)
+    if not getattr(module, "DECIDES_DONE_ITSELF", False) and done(task.run_dir):
         rundir.read_json(task.run_dir / rundir.SUMMARY)
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
