@@ -13,6 +13,7 @@ A rank that dies (kill -9, OOM) or stops answering breaks the group: every other
 one line (PeerLostError) at its next collective, or once a collective or the rendezvous has waited
 TOOLKIT_DIST_TIMEOUT_S seconds (default 60; raise it when rank 0 alone can be busy longer, e.g. a
 slow checkpoint write), never hanging; the same command then resumes from the last checkpoint.
+At the end the others wait up to FINISH_TIMEOUT_S (an hour) for rank 0's plots, samples and evals.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from gpt.config import ConfigError
 
 BACKENDS = ("gloo", "nccl")
 DEFAULT_TIMEOUT_S = 60.0   # a rank that never arrives or never answers fails the job, not hangs it
+FINISH_TIMEOUT_S = 3600.0  # the others wait this long at the end for rank 0's plots, samples, evals
 
 
 class DistributedError(ConfigError):
@@ -181,13 +183,18 @@ def session(device: torch.device, world: World | None = None) -> Iterator[World]
         dist.init_process_group(backend, init_method=f"tcp://{world.master_addr}:{world.master_port}",
                                 rank=world.rank, world_size=world.world_size,
                                 timeout=datetime.timedelta(seconds=seconds))
+        # the last barrier waits while rank 0 alone writes plots, samples and evals (minutes on
+        # a CPU), so it gets a group of its own with a long timeout; a peer that dies is still
+        # seen at once (its connection drops)
+        end_group = dist.new_group(backend="gloo",
+                                   timeout=datetime.timedelta(seconds=max(seconds, FINISH_TIMEOUT_S)))
         ok = False
         try:
             yield world
             ok = True
         finally:
             if ok:
-                dist.barrier()       # nobody leaves while a peer still needs the group
+                dist.barrier(group=end_group)   # nobody leaves while a peer still needs the group
             dist.destroy_process_group()
     except Exception as exc:         # a dead peer: one line on every survivor, not a traceback
         if _peer_lost(exc):
