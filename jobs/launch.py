@@ -34,6 +34,7 @@ from gpt import rundir
 from jobs import job_module
 from jobs.cluster import JOBS_LOG, pending_runs, resources_for
 from jobs.context import JobContext
+from jobs.errors import LaunchError
 from jobs.request import LaunchRequest
 from jobs.slurm_chain import is_chained, submit_chain
 from jobs.slurm_submit import submit_slurm
@@ -66,7 +67,8 @@ def _slurm_job_id() -> str:
 
 
 def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
-    from gpt import distributed     # imports torch: here, so `sweep --help` and `--list` need none
+    # imports torch: here, so `sweep --help` and `sweep --list` need none
+    from gpt import distributed
     ctx = dataclasses.replace(ctx, run_dir=task.run_dir)   # the job does not locate it again
     if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
         _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=ctx.attempt,
@@ -135,6 +137,18 @@ def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
     return 0
 
 
+def _local_executor():
+    """jobs.launch_local.run_local, imported only here: an inline run (a GPU node's) needs no submitit."""
+    try:
+        from jobs.launch_local import run_local
+    except ModuleNotFoundError as exc:
+        if exc.name != "submitit":
+            raise
+        raise LaunchError("--executor local needs submitit, which is not installed here (pip install "
+                          "submitit); --executor inline runs without it") from None
+    return run_local
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What dispatch did: the process exit code, and the Slurm job ids it submitted (if any)."""
@@ -159,9 +173,8 @@ def dispatch(tasks: list[Task], ctx: JobContext, request: LaunchRequest, *, name
         return Outcome(run_inline(task, ctx))
     if request.executor == "inline":
         return Outcome(run_inline_all(tasks, ctx))
-    if request.executor == "local":    # imported here: an inline run (a GPU node) needs no submitit
-        from jobs.launch_local import run_local
-        return Outcome(run_local(tasks, ctx, request))
+    if request.executor == "local":
+        return Outcome(_local_executor()(tasks, ctx, request))
     todo = tasks if request.dry_run else pending_runs(tasks)
     if not todo:
         print("[launch] nothing to submit: every run completed or is still queued")
