@@ -46,6 +46,7 @@ from gpt.progress import Progress
 from gpt import rundir
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
+from gpt.trackers import open_trackers
 from gpt.trainer_metrics import SpeedWindow, run_summary
 from gpt.trainer_state import TrainState, check_config, load_init_from
 
@@ -122,6 +123,7 @@ class _Loop:
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)
         self.speed = SpeedWindow(cfg, model.num_params(), device, world.world_size)
+        self.trackers = open_trackers(cfg, run_dir, on=world.is_main)
         # losses stay on the device: summed since the last finiteness check, read at log intervals
         self.unchecked = torch.zeros((), device=device)
         self.checked_step = state.step      # every step before this one had a finite loss
@@ -133,7 +135,8 @@ class _Loop:
     def log(self, kind: str, **row) -> None:
         """Append a metrics.jsonl row stamped with the step and wall time (rank 0 only)."""
         if self.world.is_main:
-            append_jsonl(self.metrics, {"kind": kind, "step": self.state.step, "time": time.time(), **row})
+            append_jsonl(self.metrics, row := {"kind": kind, "step": self.state.step, "time": time.time(), **row})
+            self.trackers.log(row)            # train.loggers: the same row into TensorBoard / W&B
 
     def epoch(self) -> float:
         """Epochs done: optimizer steps over steps per epoch (a fraction mid-epoch)."""
@@ -273,6 +276,7 @@ class _Loop:
         self._save_last()
         self.log("stop", attempt=self.attempt, reason="stop requested")
         self.progress.note(f"stopped at step {self.state.step}; last.pt saved, rerun to resume")
+        self.trackers.close()
         self.progress.close()
         return {"status": "interrupted", "steps": self.state.step, "max_iters": self.max_iters}
 
@@ -285,6 +289,7 @@ class _Loop:
                               n_params=self.raw_model.num_params(), device=str(self.device),
                               attempt=self.attempt, world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
+        self.trackers.close()
         write_json(self.run_dir / rundir.SUMMARY, summary)
         best_of = (f"val accuracy {s.best_val_accuracy:.4f}" if self.cfg.train.select_by == "val_accuracy"
                    else f"val loss {s.best_val_loss:.4f}")

@@ -89,6 +89,9 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     if task.cfg.device == "cuda":      # refuse before the job writes its run dir
         from gpt.trainer import resolve_device
         resolve_device("cuda")
+    if getattr(getattr(task.cfg, "train", None), "loggers", ""):   # the same for a missing tracker
+        from gpt.trackers import check_installed
+        check_installed(task.cfg.train.loggers)
 
     def on_signal(signum, _frame):
         print(f"[launch] {signal.Signals(signum).name}: stopping at the next step boundary", flush=True)
