@@ -80,6 +80,7 @@ TORCH_APIS: dict[str, tuple[str, str]] = {
     "torch.optim.Adagrad": ("1.0", "lr"), "torch.optim.Adam": ("1.0", "lr betas"),
     "torch.optim.Adam(fused=)": ("2.0", ""), "torch.optim.AdamW": ("1.2", "lr betas"),
     "torch.optim.AdamW(fused=)": ("2.0", ""),
+    "torch.utils.tensorboard.SummaryWriter": ("1.2", "log_dir"),   # train.loggers=tensorboard
 }
 
 
