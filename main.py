@@ -13,17 +13,18 @@ A mistake (bad value, missing file, unwritable folder) prints one `error: ...` l
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Collection
 
 from gpt import rundir
 from gpt.config import preset_name
 from gpt.overrides import apply_overrides, to_dict
-from jobs import JOBS, config_type, job_module
+from jobs import JOBS, job_module
+from jobs.job_info import job_info
 
 # subcommands that are not training jobs: name -> (module, help)
 TOOLS = {
@@ -42,13 +43,13 @@ TOOLS = {
 
 
 def _job_parser(sub, job: str) -> None:
-    module = job_module(job)
-    doc = (module.__doc__ or "").strip()
+    info = job_info(job)              # read from the job's source: building help imports no torch
+    doc = info.doc.strip()
     p = sub.add_parser(job, help=doc.splitlines()[0] if doc else job, description=doc,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=3e-4")
-    p.add_argument("--preset", default="default", choices=sorted(module.PRESETS),
-                   type=lambda name: preset_name(name, module.PRESETS),
+    p.add_argument("--preset", default="default", choices=sorted(info.presets),
+                   type=lambda name: preset_name(name, info.presets),
                    help="starting config (default: %(default)s; `-` and `_` are the same)")
     p.add_argument("--runs-root", type=Path, default=None,
                    help="where run dirs go (default: $RUNS_ROOT or ./runs); on a cluster: a shared filesystem")
@@ -57,27 +58,37 @@ def _job_parser(sub, job: str) -> None:
                         "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
-    fields = {f.name for f in dataclasses.fields(config_type(job))}
     # a job without init_from (evaluate: run_dir=) still takes the flag, to say the key it has instead
     p.add_argument("--init-from", type=Path, default=None, metavar="RUN_DIR",
                    help="start from the best weights of this finished run (same as init_from=RUN_DIR)"
-                   if "init_from" in fields else argparse.SUPPRESS)
+                   if info.takes_init_from else argparse.SUPPRESS)
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     from jobs.request import add_arguments
     add_arguments(p)
     p.set_defaults(handler=_run_job, job=job)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `main.py` parser: one subcommand per job (with presets, overrides, executor flags) and per tool."""
+def build_parser(full: Collection[str | None] | None = None) -> argparse.ArgumentParser:
+    """The `main.py` parser: one subcommand per job (with presets, overrides, executor flags) and per tool.
+
+    `full` names the subcommands built in full (default: all); the others get only their one-line
+    help, so `main.py --help` imports no tool module (some import torch: seconds) and a command's
+    own parse imports only its own module."""
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of errors too (anywhere on the line; or TOOLKIT_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
     for job in JOBS:
-        _job_parser(sub, job)
+        if full is None or job in full:
+            _job_parser(sub, job)
+        else:
+            doc = job_info(job).doc.strip()
+            sub.add_parser(job, help=doc.splitlines()[0] if doc else job)
     for name, (module_name, help_text) in TOOLS.items():
+        if full is not None and name not in full:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,7 +124,8 @@ def _run_job(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse argv; key=value overrides of a job may come anywhere, also after options."""
-    parser = build_parser()
+    # main.py's only own option is --debug (taken out before): the first word is the command
+    parser = build_parser(full={next((a for a in argv if not a.startswith("-")), None)})
     args, extra = parser.parse_known_args(argv)
     overrides = [a for a in extra if "=" in a and not a.startswith("-")]
     unknown = [a for a in extra if a not in overrides]

@@ -32,7 +32,8 @@ def added(default):
     return field(default=default, metadata={"hash_default": False})
 
 
-def cosmetic(default):
+def cosmetic(default, *, new: bool = False):
     """A field that never changes a result (losses, weights, samples), only how a run is shown or
-    how often it saves: the config hash sees its default, so changing it keeps the run dir."""
-    return field(default=default, metadata={"results": False})
+    how often it saves: the config hash sees its default, so changing it keeps the run dir.
+    `new=True`: added after run dirs existed, so (as `added`) left out of the hash altogether."""
+    return field(default=default, metadata={"results": False, **({"hash_default": False} if new else {})})

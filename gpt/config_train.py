@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 from gpt.config_fields import ConfigError, added, check_choice, check_positive, cosmetic
 
+LOGGERS = ("tensorboard", "wandb")   # what train.loggers may name (gpt/trackers.py)
+
+
+def logger_names(loggers: str) -> tuple[str, ...]:
+    """train.loggers ("tensorboard,wandb", "" or "none" for none) as a tuple of names."""
+    names = tuple(n.strip() for n in loggers.split(",") if n.strip())
+    return () if names == ("none",) else names
+
 
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
@@ -92,6 +100,7 @@ class TrainConfig:
     compile: bool = False
     amp: bool = True              # bf16 autocast + TF32, on CUDA only
     progress: str = cosmetic("auto")  # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    loggers: str = cosmetic("", new=True)   # metrics.jsonl mirrored: tensorboard, wandb, both (a,b) or none
     # token: mean NLL over all real tokens; sequence: mean over each sequence's real tokens,
     # then over the batch (IFT6135 A2); perplexity is exp of the same mean
     loss_reduction: str = added("token")
@@ -108,6 +117,10 @@ class TrainConfig:
             raise ConfigError("train.epochs, eval_iters and checkpoint_interval must be >= 0")
         check_choice("train.progress", self.progress, ("auto", "bar", "lines", "off"))
         check_choice("train.loss_reduction", self.loss_reduction, ("token", "sequence"))
+        names = logger_names(self.loggers)
+        if set(names) - set(LOGGERS) or len(set(names)) != len(names):
+            raise ConfigError(f"train.loggers={self.loggers}: choose from {', '.join(LOGGERS)} "
+                              f"(each once, comma-separated), e.g. train.loggers=tensorboard,wandb")
         check_choice("train.select_by", self.select_by, ("val_loss", "val_accuracy"))
         check_choice("train.epoch_batches", self.epoch_batches, ("continuous", "aligned", "ordered"))
         if self.epoch_batches != "continuous" and self.grad_accum != 1:

@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from gpt.batches import Batch, Batches, ExampleSet
-from gpt.config import ConfigError, TrainConfig
+from gpt.config import ConfigError, RunConfig, TrainConfig
 
 
 class EpochBatches:
@@ -81,3 +81,11 @@ def token_counter(batches: Batches, seed: int, batch_size: int, grad_accum: int)
     _, y, _ = batches.train_batch(seed, 0, batch_size)   # (B, T): T is fixed per dataset
     positions = int(y.shape[1])
     return lambda step: positions * batches.examples_before(step * grad_accum, batch_size)
+
+
+def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
+    """(max_iters, optimizer steps per epoch); train.epochs > 0 sets the budget in epochs."""
+    per_epoch = batches.batches_per_epoch(cfg.train.batch_size) / cfg.train.grad_accum
+    if cfg.train.epochs > 0:
+        return max(1, math.ceil(cfg.train.epochs * per_epoch)), per_epoch
+    return cfg.train.max_iters, per_epoch

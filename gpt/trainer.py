@@ -38,7 +38,7 @@ from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_sta
 from gpt.config import RunConfig
 from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
 from gpt.divergence import all_finite, diverged
-from gpt.epoch_batches import for_training, token_counter
+from gpt.epoch_batches import for_training, token_counter, total_iters
 from gpt.evaluation import batch_loss, evaluate
 from gpt.optim import lr_at, make_optimizer
 from gpt.overrides import config_hash, to_dict
@@ -47,16 +47,9 @@ from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
 from gpt.rundir import append_jsonl, read_json, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
+from gpt.trackers import open_trackers
 from gpt.trainer_metrics import SpeedWindow, attempts, run_summary
 from gpt.trainer_state import TrainState, check_config, load_init_from
-
-
-def total_iters(cfg: RunConfig, batches: Batches) -> tuple[int, float]:
-    """(max_iters, optimizer steps per epoch); train.epochs > 0 sets the budget in epochs."""
-    per_epoch = batches.batches_per_epoch(cfg.train.batch_size) / cfg.train.grad_accum
-    if cfg.train.epochs > 0:
-        return max(1, math.ceil(cfg.train.epochs * per_epoch)), per_epoch
-    return cfg.train.max_iters, per_epoch
 
 
 def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event | None = None,
@@ -125,6 +118,7 @@ class _Loop:
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)
         self.speed = SpeedWindow(cfg, model.num_params(), device, world.world_size)
+        self.trackers = open_trackers(cfg, run_dir, on=world.is_main)
         # losses stay on the device: summed since the last finiteness check, read at log intervals
         self.unchecked = torch.zeros((), device=device)
         self.checked_step = state.step      # every step before this one had a finite loss
@@ -136,7 +130,8 @@ class _Loop:
     def log(self, kind: str, **row) -> None:
         """Append a metrics.jsonl row stamped with the step and wall time (rank 0 only)."""
         if self.world.is_main:
-            append_jsonl(self.metrics, {"kind": kind, "step": self.state.step, "time": time.time(), **row})
+            append_jsonl(self.metrics, row := {"kind": kind, "step": self.state.step, "time": time.time(), **row})
+            self.trackers.log(row)            # train.loggers: the same row into TensorBoard / W&B
 
     def epoch(self) -> float:
         """Epochs done: optimizer steps over steps per epoch (a fraction mid-epoch)."""
@@ -275,6 +270,7 @@ class _Loop:
         self._save_last()
         self.log("stop", attempt=self.attempt, reason="stop requested")
         self.progress.note(f"stopped at step {self.state.step}; last.pt saved, rerun to resume")
+        self.trackers.close()
         self.progress.close()
         return {"status": "interrupted", "steps": self.state.step, "max_iters": self.max_iters}
 
@@ -287,6 +283,7 @@ class _Loop:
                               params=param_counts(self.raw_model), device=str(self.device),
                               world_size=self.world.world_size)
         self.log("end", attempt=self.attempt)
+        self.trackers.close()
         if self.finish is not None:   # may add to the summary (a classifier's test accuracy)
             summary.update(self.finish(self.run_dir) or {})
         write_json(self.run_dir / rundir.SUMMARY, summary)

@@ -1,5 +1,6 @@
-"""Run jobs in this process, in local subprocesses, or on Slurm. The only importer of submitit
-(local executor); Slurm submissions render their own sbatch script (jobs/slurm_submit.py).
+"""Run jobs in this process, in local subprocesses, or on Slurm. No submitit here: the local executor
+(jobs/launch_local.py, imported only for `--executor local`) is its only user, so an inline run works
+on a node without it; Slurm submissions render their own sbatch script (jobs/slurm_submit.py).
 
     python main.py full_run --preset smoke                                  # inline, here
     python main.py full_run --preset smoke --executor local                 # subprocess, waits
@@ -13,8 +14,8 @@ to stop at a step boundary and run the same thing again:
   (sent by `--signal` before a time limit or on preemption) then `scontrol requeue`s the job;
   SIGTERM (`scancel`) and SIGINT only save, so a cancelled job ends CANCELLED; a SIGTERM of
   `scontrol requeue` (Slurm's restart count already moved on) says the job comes back by itself.
-- local: submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets the stop event,
-  waits for the job thread to save, and hands submitit the same run to requeue.
+- local (jobs/launch_local.py): submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets
+  the stop event, waits for the job thread to save, and hands submitit the same run to requeue.
 The job gets its run dir and attempt number (0-based) in its JobContext.
 Logs and submission files go to `<run_dir>/slurm/` (one run) or the folder a sweep names;
 `<run_dir>/slurm/jobs.jsonl` lists every submission and start of the run with its job id.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 import signal
 import subprocess
 import threading
@@ -31,13 +31,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import submitit
-
-from gpt import distributed, rundir
-from gpt.overrides import from_dict, to_dict
-from jobs import config_type, job_module
-from jobs.cluster import JOBS_LOG, Resources, pending_runs, resources_for
+from gpt import rundir
+from jobs import job_module
+from jobs.cluster import JOBS_LOG, pending_runs, resources_for
 from jobs.context import JobContext
+from jobs.errors import LaunchError
 from jobs.request import LaunchRequest
 from jobs.slurm_chain import is_chained, submit_chain
 from jobs.slurm_jobs import requeued_by_slurm
@@ -45,7 +43,6 @@ from jobs.slurm_submit import submit_slurm
 from jobs.tasks import Task
 
 EXIT_INTERRUPTED = 3          # inline run stopped at a step boundary outside Slurm: rerun to resume
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _absolute(ctx: JobContext, stop: threading.Event | None = None) -> JobContext:
@@ -72,53 +69,14 @@ def _slurm_job_id() -> str:
 
 
 def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
+    # imports torch: here, so `sweep --help` and `sweep --list` need none
+    from gpt import distributed
     ctx = dataclasses.replace(ctx, run_dir=task.run_dir)   # the job does not locate it again
     if record and distributed.from_env().is_main:   # data parallel: one row per job, from rank 0
         _record(task.run_dir, "start", job_id=_slurm_job_id(), attempt=ctx.attempt,
                 host=os.uname().nodename, pid=os.getpid(),   # a template exports its log's path
                 **({"log": os.environ["TOOLKIT_LOG"]} if os.environ.get("TOOLKIT_LOG") else {}))
     return job_module(task.job).run(task.cfg, ctx)
-
-
-class SubmittedRun(submitit.helpers.Checkpointable):
-    """What a submitit worker runs: one job with one config, in a thread it can stop."""
-
-    def __init__(self, task: Task, ctx: JobContext):
-        self.job, self.cfg, self.run_dir = task.job, to_dict(task.cfg), str(task.run_dir)
-        self.paths = (str(ctx.runs_root), ctx.data_root and str(ctx.data_root), str(ctx.cache_dir))
-        self.attempt = 0
-
-    def __call__(self) -> dict:
-        self.attempt = _attempt(self.attempt)
-        self._stop, box = threading.Event(), {}
-        runs_root, data_root, cache_dir = self.paths
-        ctx = JobContext(runs_root=Path(runs_root), data_root=data_root and Path(data_root),
-                         cache_dir=Path(cache_dir), stop=self._stop, attempt=self.attempt)
-        task = Task(self.job, from_dict(self.cfg, config_type(self.job)), Path(self.run_dir))
-
-        def target():
-            try:
-                box["summary"] = _run_job(task, ctx)
-            except BaseException as exc:   # re-raised in the main thread: submitit reports it
-                box["error"] = exc
-        self._thread = threading.Thread(target=target, name=f"job-{self.job}", daemon=True)
-        self._thread.start()
-        while self._thread.is_alive():     # short joins: the USR2 handler runs in this thread
-            self._thread.join(0.2)
-        if "error" in box:
-            raise box["error"]
-        return box["summary"]
-
-    def checkpoint(self) -> submitit.helpers.DelayedSubmission:
-        """Called by submitit on USR2 (time limit or preemption): save at a step, then requeue."""
-        if getattr(self, "_thread", None) is not None:
-            self._stop.set()
-            self._thread.join()            # the trainer writes last.pt and returns "interrupted"
-        self.attempt += 1
-        return submitit.helpers.DelayedSubmission(self)
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_stop", "_thread")}
 
 
 def run_inline(task: Task, ctx: JobContext) -> int:
@@ -137,6 +95,9 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     if task.cfg.device == "cuda":      # refuse before the job writes its run dir
         from gpt.trainer import resolve_device
         resolve_device("cuda")
+    if getattr(getattr(task.cfg, "train", None), "loggers", ""):   # the same for a missing tracker
+        from gpt.trackers import check_installed
+        check_installed(task.cfg.train.loggers)
 
     def on_signal(signum, _frame):
         print(f"[launch] {signal.Signals(signum).name}: stopping at the next step boundary", flush=True)
@@ -157,6 +118,7 @@ def run_inline(task: Task, ctx: JobContext) -> int:
         print(f"[launch] {summary.get('status', 'done')}: {task.run_dir}", flush=True)
         return 0
     job_id = os.environ.get("SLURM_JOB_ID")
+    from gpt import distributed
     if job_id and not distributed.from_env().is_main:
         return 0                           # data parallel: rank 0 requeues the whole job
     if not job_id:
@@ -188,45 +150,16 @@ def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
     return 0
 
 
-def _setup(res: Resources) -> list[str]:
-    """Shell lines before a local submitit worker: the profile's, then this checkout importable."""
-    return [*res.setup, f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}"]
-
-
-def run_local(tasks: list[Task], ctx: JobContext, request: LaunchRequest) -> int:
-    """submitit subprocesses on this machine, at most `request.parallel` (default 1) at a time;
-    waits for all."""
-    res, parallel = resources_for(tasks, request.resources, request.profile), request.parallel or 1
-    queue, running = list(tasks), []
+def _local_executor():
+    """jobs.launch_local.run_local, imported only here: an inline run (a GPU node's) needs no submitit."""
     try:
-        failed = _local_loop(queue, running, _absolute(ctx), res, parallel)
-    except KeyboardInterrupt:
-        for _, job in running:        # the controller kills its task; last.pt is kept
-            job.cancel()
-        raise
-    return 1 if failed else 0
-
-
-def _local_loop(queue: list[Task], running: list, ctx: JobContext, res: Resources, parallel: int) -> int:
-    failed = 0
-    while queue or running:
-        while queue and len(running) < max(1, parallel):
-            t = queue.pop(0)
-            ex = submitit.LocalExecutor(folder=t.run_dir / rundir.SLURM / "%j")
-            ex.update_parameters(timeout_min=res.time_min, signal_delay_s=res.signal_delay_s,
-                                 gpus_per_node=res.gpus, setup=_setup(res))
-            job = ex.submit(SubmittedRun(t, ctx))
-            _record(t.run_dir, "submitted", job_id=job.job_id, log=str(job.paths.stdout), executor="local")
-            print(f"started local job {job.job_id}  {t.run_dir}", flush=True)
-            running.append((t, job))
-        time.sleep(0.5)
-        for t, job in [r for r in running if r[1].done()]:
-            running.remove((t, job))
-            error = job.exception()
-            failed += error is not None
-            print(f"local job {job.job_id} {'FAILED: ' + str(error).splitlines()[0] if error else 'done'}"
-                  f"  {t.run_dir}", flush=True)
-    return failed
+        from jobs.launch_local import run_local
+    except ModuleNotFoundError as exc:
+        if exc.name != "submitit":
+            raise
+        raise LaunchError("--executor local needs submitit, which is not installed here (pip install "
+                          "submitit); --executor inline runs without it") from None
+    return run_local
 
 
 @dataclass(frozen=True)
@@ -254,7 +187,7 @@ def dispatch(tasks: list[Task], ctx: JobContext, request: LaunchRequest, *, name
     if request.executor == "inline":
         return Outcome(run_inline_all(tasks, ctx))
     if request.executor == "local":
-        return Outcome(run_local(tasks, ctx, request))
+        return Outcome(_local_executor()(tasks, ctx, request))
     todo = tasks if request.dry_run else pending_runs(tasks)
     if not todo:
         print("[launch] nothing to submit: every run completed or is still queued")

@@ -1,106 +1,158 @@
 #!/usr/bin/env bash
-# scripts/gpu_session.sh -- everything issue 11 needs from a GPU, in one go (about 8 minutes on an
-# H100/H200): tests/gpu, `bench train` (three presets, trainer vs plain loop), SPEC A's
-# cpu_gpu_comparison, and full_run --preset shakespeare_char to its end. Writes
-# docs/results/gpu-<UTC stamp>.md (device, date, torch version, each command and its figures) and the
-# raw JSON beside it; commit that folder afterwards.
+# scripts/gpu_session.sh -- the CUDA path checked on a real GPU (issue 22), in two stages that each end
+# well inside 8 minutes, most valuable first. Run from a checkout on a GPU node:
 #
-#   DATA_ROOT=/path/to/data bash scripts/gpu_session.sh          # from anywhere
-#   PYTHON=/opt/venv/bin/python QUICK=1 bash scripts/gpu_session.sh  # QUICK=1: bench + tests only
+#   bash scripts/gpu_session.sh 1     # tests/gpu, then `bench train`: gpt2-124m (B12 T1024, compiled,
+#                                     #   bf16, vs a plain loop), shakespeare-char, jhu-nano  (<= 6.5 min)
+#   bash scripts/gpu_session.sh 2     # full_run --preset shakespeare_char device=cuda train.compile=true
+#                                     #   to its end, then cpu_gpu_comparison (both legs)     (<= 6.3 min)
+#   bash scripts/gpu_session.sh --dry 1   # the same stage on the CPU at toy size (or GPU_SESSION_DRY=1):
+#                                         #   a rehearsal that costs no GPU time (tests/test_gpu_session.py)
 #
-# DATA_ROOT must hold tinyshakespeare/ and wikitext-2/ (the corpora of /work/shared/data, ~4 MB).
-# Each step has its own time limit and the script goes on after a failure, so one broken step
-# still leaves the others' figures; the exit status is 1 if any step failed.
+# Each step has its own time limit (SIGTERM, then KILL 20 s later: a training run saves last.pt on
+# SIGTERM, so running stage 2 again resumes it); a failed step does not stop the next. Each step's
+# results land in the results folder as soon as it ends: its log, raw JSON (bench), the run dir's
+# summary, metrics and figures (no checkpoints), and a section of README.md (command, exit code,
+# seconds); each stage first writes the GPU name and torch/CUDA/cuDNN versions. So a stage killed
+# at its limit still leaves every finished step. Commit the folder afterwards.
+#
+# Environment (all optional):
+#   PYTHON=/path/to/python    the interpreter (default python3); needs torch with CUDA, numpy, pytest
+#   DATA_ROOT=DIR             raw corpora, as for main.py (default: main.py's own resolution);
+#                             stage 2's cpu_gpu_comparison needs wikitext-2/ (python data.py download
+#                             wikitext2 --data-root DIR, on a machine with network)
+#   GPU_SESSION_RESULTS=DIR   results folder (default docs/results/gpu-<UTC date>; dry: runs/gpu-session-dry/results)
+#   GPU_SESSION_WORK=DIR      run dirs and prepared data (default runs/gpu-session; dry: runs/gpu-session-dry)
+# Exit status: 0 if every step passed, 1 if one failed, 2 for a bad argument or no visible GPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+stage="" dry=${GPU_SESSION_DRY:-}
+for arg in "$@"; do
+    case $arg in
+        1|2) stage=$arg ;;
+        --dry) dry=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "error: unknown argument '$arg'; run: bash scripts/gpu_session.sh [--dry] 1|2" >&2; exit 2 ;;
+    esac
+done
+[ -n "$stage" ] || { echo "error: which stage? run: bash scripts/gpu_session.sh 1, then 2 (--dry: on the CPU)" >&2; exit 2; }
+
 PY=${PYTHON:-python3}
-: "${DATA_ROOT:?set DATA_ROOT to the folder holding tinyshakespeare/ and wikitext-2/}"
-export DATA_ROOT PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-
-"$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' || {
-    echo "gpu_session.sh: no CUDA GPU visible to $PY (torch $("$PY" -c 'import torch; print(torch.__version__)' 2>&1))" >&2
-    exit 2; }
-
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-results=docs/results/gpu-$stamp
-mkdir -p "$results"
-work=$(mktemp -d "${TMPDIR:-/tmp}/gpu-session.XXXXXX")
-runs=$work/runs
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+if [ -n "$dry" ]; then
+    work=${GPU_SESSION_WORK:-runs/gpu-session-dry}
+    results=${GPU_SESSION_RESULTS:-$work/results}
+else
+    work=${GPU_SESSION_WORK:-runs/gpu-session}
+    results=${GPU_SESSION_RESULTS:-docs/results/gpu-$(date -u +%F)}
+    "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' || {
+        echo "error: no CUDA GPU visible to $PY (torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo not importable));" \
+             "run on a GPU node, or rehearse on the CPU: bash scripts/gpu_session.sh --dry $stage" >&2
+        exit 2; }
+fi
+mkdir -p "$results" "$work" || exit 2
 report=$results/README.md
 failed=0
+where=(--runs-root "$work/runs" --cache-dir "$work/cache" --executor inline)
+[ -n "${DATA_ROOT:-}" ] && where+=(--data-root "$DATA_ROOT")
 
-# run LIMIT_S NAME CMD...: run a step, keep its output in $results/NAME.log, note it in the report
-run() {
-    local limit=$1 name=$2; shift 2
-    echo "== $name: $*" >&2
+# The real command lines, written once. A dry run first checks each one exactly (parsed; a job's
+# overrides resolved with --print-run-dir, which writes nothing), then runs it on the CPU at toy size:
+# the toy arguments come after the real ones, and later flags and keys win. Only --compile is dropped
+# (inductor on a CPU takes minutes), and gpt2-124m is swapped for jhu-nano (its AdamW state is 2 GB).
+BENCH_GPT2=(--preset gpt2-124m --device cuda --compile --compare plain --steps 30 --warmup 10)   # B12 T1024
+BENCH_CHAR=(--preset shakespeare-char --device cuda --compile --compare plain --steps 30 --warmup 10)
+BENCH_NANO=(--preset jhu-nano --device cuda --compare plain --steps 50 --warmup 10)   # launch-bound: eager
+FULL_RUN=(full_run --preset shakespeare_char device=cuda train.compile=true)
+COMPARISON=(cpu_gpu_comparison --preset spec_a)
+if [ -n "$dry" ]; then
+    toy_bench=(--device cpu --steps 2 --warmup 1 --batch-size 2 --block-size 16)
+    toy_full_run=(device=cpu train.compile=false train.max_iters=4 train.eval_interval=2 train.eval_iters=1
+                  train.log_interval=2 train.batch_size=4 model.n_layer=1 model.n_head=2 model.n_embd=32
+                  model.block_size=32 sample.max_new_tokens=8)
+    toy_comparison=(--preset smoke train.max_iters=4 train.eval_interval=4)
+else
+    toy_bench=() toy_full_run=() toy_comparison=()
+fi
+
+# check NAME ARGS...: dry only: does the real `main.py ARGS` parse (and resolve, for a job)?
+check() {
+    local name=$1; shift
+    [ -n "$dry" ] || return 0
+    local probe=(-c 'import sys, main; main.parse(sys.argv[1:])')
+    [ "$1" = bench ] || probe=(main.py)
+    local extra=(); [ "$1" = bench ] || extra=("${where[@]}" --print-run-dir)
+    if "$PY" "${probe[@]}" "$@" "${extra[@]}" >> "$results/$name.check.log" 2>&1; then
+        echo "real command checked: \`python main.py $*\`" >> "$report"
+    else
+        failed=1
+        echo "**the real command does not parse**: \`python main.py $*\` (see $name.check.log)" >> "$report"
+    fi
+    echo >> "$report"
+}
+
+# step NAME LIMIT_S CMD...: run CMD with its own time limit, output in $results/NAME.log; then note
+# its command, exit code and seconds in README.md and steps.jsonl
+step() {
+    local name=$1 limit=$2; shift 2
+    echo "== $name (limit ${limit} s): $*" >&2
     local t0=$SECONDS rc=0
-    timeout --kill-after=30 "$limit" "$@" > "$results/$name.log" 2>&1 || rc=$?
+    timeout --kill-after=20 "$limit" "$@" > "$results/$name.log" 2>&1 || rc=$?
+    local took=$(( SECONDS - t0 ))
     [ "$rc" -eq 0 ] || failed=1
-    { echo "### $name (exit $rc, $((SECONDS - t0)) s)"; echo; echo '```'; echo "$*"; echo '```'; echo; } >> "$report"
+    local verdict="exit $rc"; [ "$rc" -eq 124 ] && verdict="killed at its ${limit} s limit (exit 124)"
+    { echo "### $name ($verdict, $took s)"; echo; echo '```'; printf '%q ' "$@"; echo; echo '```'; echo; } >> "$report"
+    "$PY" -c 'import json, sys; print(json.dumps(dict(step=sys.argv[1], exit=int(sys.argv[2]), seconds=int(sys.argv[3]),
+        limit_s=int(sys.argv[4]), command=sys.argv[5:])))' "$name" "$rc" "$took" "$limit" "$@" >> "$results/steps.jsonl"
     tail -n 3 "$results/$name.log" >&2
     return 0
 }
 
-{
-    echo "# GPU session $stamp"; echo
-    echo "- device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n1)"
-    echo "- torch: $("$PY" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())')"
-    echo "- python: $("$PY" -c 'import sys; print(sys.version.split()[0])')"
-    echo "- git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo
-} > "$report"
+# bench_step NAME LIMIT_S ARGS...: `bench train ARGS` (trainer vs a plain loop); its JSON and table row
+bench_step() {
+    local name=$1 limit=$2; shift 2
+    check "$name" bench train "$@"
+    local args=()
+    for a in "$@"; do [ -n "$dry" ] && [ "$a" = --compile ] || args+=("$a"); done
+    [ -n "$dry" ] && [ "$name" = bench-gpt2-124m ] && args+=(--preset jhu-nano)
+    step "$name" "$limit" "$PY" main.py bench train "${args[@]}" "${toy_bench[@]}"
+    { "$PY" scripts/gpu_session_results.py bench "$results/$name.log" "$results/$name.json"; echo; } >> "$report"
+}
 
-# 1. the GPU tests (compile tests dominate: ~1-2 min)
-run 240 tests "$PY" -m pytest -q -m gpu tests/gpu -p no:cacheprovider
+# run_step NAME LIMIT_S JOB_ARGS... -- TOY_ARGS...: a job run inline; its run dir (no checkpoints)
+# copied to $results/NAME
+run_step() {
+    local name=$1 limit=$2; shift 2
+    local args=() run_dir
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    shift
+    check "$name" "${args[@]}"
+    args+=("$@" train.progress=lines "${where[@]}")
+    run_dir=$("$PY" main.py "${args[@]}" --print-run-dir 2>>"$results/$name.log" | tail -n 1)
+    step "$name" "$limit" "$PY" main.py "${args[@]}"
+    "$PY" scripts/gpu_session_results.py run "${run_dir:-/nonexistent}" "$results/$name" >> "$report"
+    echo >> "$report"
+}
 
-# 2. benchmarks: the trainer's own loop vs a plain hand loop, bf16, compiled (warm-up untimed)
-for preset in gpt2-124m shakespeare-char; do
-    run 180 "bench-$preset" "$PY" main.py bench train --preset "$preset" --device cuda --compile \
-        --compare plain --steps 30 --warmup 10
-done
-# gpt-nano at B256 T32 is launch-bound: eager, as SPEC A runs it
-run 90 bench-jhu-nano "$PY" main.py bench train --preset jhu-nano --device cuda --compare plain \
-    --steps 50 --warmup 10
+{ echo "## stage $stage$([ -n "$dry" ] && echo ' (dry: CPU, toy sizes)') -- $(date -u '+%Y-%m-%d %H:%M UTC')"; echo
+  "$PY" scripts/gpu_session_results.py env; } >> "$report"
 
-if [ -z "${QUICK:-}" ]; then
-    # 3. SPEC A (JHU): gpt-nano, block 32, batch 256, 50 steps on CPU then on the GPU
-    run 240 cpu_gpu_comparison "$PY" main.py cpu_gpu_comparison --runs-root "$runs" \
-        --cache-dir "$work/cache" --executor inline
-    # 4. nanoGPT's shakespeare_char to its end (5000 iters), compiled, bf16
-    run 420 full_run-shakespeare_char "$PY" main.py full_run --preset shakespeare_char device=cuda \
-        train.compile=true train.progress=lines --runs-root "$runs" --cache-dir "$work/cache" \
-        --executor inline
-fi
-
-# the figures: bench JSON as a table, the comparison table, the full_run summary
-"$PY" - "$results" "$runs" >> "$report" <<'EOF'
-import json, sys
-from pathlib import Path
-results, runs = Path(sys.argv[1]), Path(sys.argv[2])
-print("## bench train (tokens/s of the trainer; plain = minimal hand loop, same model, same run)\n")
-print("| preset | compile | ms/step | tokens/s | MFU % | peak MiB | plain tokens/s | trainer/plain |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for log in sorted(results.glob("bench-*.log")):
-    text = log.read_text()
-    try:
-        b = json.loads(text[text.index("{"):text.rindex("}") + 1])
-    except ValueError:
-        print(f"| {log.stem} | failed: see {log.name} |||||||"); continue
-    (results / f"{log.stem}.json").write_text(json.dumps(b, indent=2) + "\n")
-    mfu = f"{b['mfu_pct']:.1f}" if b.get("mfu_pct") is not None else f"n/a ({b.get('mfu_omitted')})"
-    mem = f"{b['peak_mem_mb']:,.0f}" if b.get("peak_mem_mb") is not None else "n/a"
-    print(f"| {b['preset']} | {b['compile']} | {b['ms_per_step']:.2f} | {b['tokens_per_s']:,.0f} | {mfu} | "
-          f"{mem} | {b['plain']['tokens_per_s']:,.0f} | {b['trainer_vs_plain']:.3f} |")
-for table in runs.glob("cpu_gpu_comparison/*/comparison.md"):
-    print("\n## cpu_gpu_comparison (SPEC A)\n"); print(table.read_text())
-for summary in runs.glob("full_run/*/summary.json"):
-    s = json.loads(summary.read_text())
-    (results / "full_run-shakespeare_char.summary.json").write_text(json.dumps(s, indent=2) + "\n")
-    print("\n## full_run --preset shakespeare_char\n")
-    for key in ("steps", "best_val_loss", "best_step", "wall_s", "ms_per_step", "tokens_per_s", "mfu_pct",
-                "gpu_mem_peak_allocated_mb", "device"):
-        print(f"- {key}: {s.get(key)}")
-EOF
-grep -h -E "passed|failed|error|skipped" "$results/tests.log" | tail -n 1 | sed 's/^/\ntests\/gpu: /' >> "$report"
-echo "results in $results (exit $failed)" >&2
+case $stage in
+1)  # 6.5 min of limits: the GPU tests (two compiled runs dominate), then three benchmarks
+    step tests 120 "$PY" -m pytest -q -rs -m gpu tests/gpu -p no:cacheprovider --junitxml="$results/tests.xml"
+    grep -h -E "passed|failed|error|skipped" "$results/tests.log" | tail -n 1 | sed 's/^/tests\/gpu: /' >> "$report"
+    echo >> "$report"
+    bench_step bench-gpt2-124m 130 "${BENCH_GPT2[@]}"
+    bench_step bench-shakespeare-char 80 "${BENCH_CHAR[@]}"
+    bench_step bench-jhu-nano 45 "${BENCH_NANO[@]}"
+    ;;
+2)  # 6.3 min of limits: nanoGPT's shakespeare_char for its 5000 steps (nanoGPT: ~3 min on an A100),
+    # then the course's CPU-vs-GPU table (50 steps on each)
+    run_step full_run-shakespeare_char 270 "${FULL_RUN[@]}" -- "${toy_full_run[@]}"
+    run_step cpu_gpu_comparison 110 "${COMPARISON[@]}" -- "${toy_comparison[@]}"
+    ;;
+esac
+echo "stage $stage: results in $results (exit $failed)" >&2
 exit $failed

@@ -18,7 +18,7 @@ from gpt.overrides import apply_overrides
 from jobs.cluster import LaunchError, _gpus, check_shared, load_resources
 from jobs.context import JobContext
 from jobs.full_run import smoke
-from jobs.launch import SubmittedRun
+from jobs.launch_local import SubmittedRun
 from jobs.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]

@@ -38,7 +38,7 @@ def test_gpt_library_knows_nothing_of_jobs_data_reports_or_slurm():
 
 def test_only_the_launcher_imports_submitit():
     users = [p.relative_to(REPO).as_posix() for p in _sources(tests=False) if "submitit" in _imports(p)]
-    assert users == ["jobs/launch.py"]
+    assert users == ["jobs/launch_local.py"]   # --executor local only: inline runs need no submitit
 
 
 def test_data_does_not_import_jobs_or_reports():
