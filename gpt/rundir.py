@@ -22,6 +22,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from gpt.rundir_checks import RunFileError, check_summary, valid_metrics_row
+
 CONFIG = "config.json"
 ENV = "env.json"
 METRICS = "metrics.jsonl"
@@ -34,10 +36,6 @@ BEST = f"{CHECKPOINTS}/best.pt"
 SAMPLES = "samples"
 EVAL = "eval"
 SLURM = "slurm"
-
-
-class RunFileError(ValueError):
-    """A run-dir file is missing, not valid JSON or not an object; the message names the file."""
 
 
 def runs_root(flag: Path | str | None = None) -> Path:
@@ -111,19 +109,25 @@ def read_json(path: Path) -> dict:
 
 
 def append_jsonl(path: Path, row: dict) -> None:
-    """Append one row and flush it to disk, so a kill loses at most the row being written."""
+    """Append one row and flush it to disk, so a kill loses at most the row being written; a
+    failed write (disk full, file size limit) is cut off again, so no half row stays behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, sort_keys=True) + "\n"
     with open(path, "a+b") as f:
-        # a previous crash may have left a partial last line: start ours on a fresh line
-        if f.tell() > 0:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.write(b"\n")
-        f.write(line.encode())
-        f.flush()
-        os.fsync(f.fileno())
+        size = f.tell()
+        try:
+            # a previous crash may have left a partial last line: start ours on a fresh line
+            if size > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")
+            f.write(line.encode())
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError:
+            f.truncate(size)
+            raise
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -142,6 +146,18 @@ def read_jsonl(path: Path) -> list[dict]:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):   # gone, or not a file
         return []
     return rows
+
+
+def read_summary(path: Path) -> dict:
+    """summary.json, checked (gpt.rundir_checks.check_summary): RunFileError naming the file and
+    key when it is missing, not JSON, or holds a value no run writes."""
+    return check_summary(read_json(path), Path(path))
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The rows of metrics.jsonl whose kind, step and figures have the types a run writes: a
+    truncated, garbled or hand-edited row is left out (as read_jsonl leaves out unparseable ones)."""
+    return [row for row in read_jsonl(path) if valid_metrics_row(row)]
 
 
 def latest_per_step(rows: list[dict], kind: str) -> list[dict]:
