@@ -20,6 +20,7 @@ import torch
 
 from gpt.rundir_checks import is_int, is_number
 
+MAX_ELAPSED_S = 1e9    # 30 years of training time: more is a crafted value
 FIX = "move it away to restart that run from scratch, or restore it from a backup"
 
 
@@ -39,7 +40,7 @@ def _shown(value) -> str:
 def check_counters(ckpt: dict, path: Path, max_iters: int) -> dict:
     """{step, best_val_loss, best_val_accuracy, best_step, elapsed_s} of `ckpt`, each checked:
     0 <= best_step <= step <= max_iters (best_step -1: none yet), losses >= 0 (inf: none yet),
-    accuracy in [0, 1] (-inf: none yet), elapsed_s finite >= 0."""
+    accuracy in [0, 1] (-inf: none yet), elapsed_s in [0, 1e9) seconds."""
     out = {"step": ckpt.get("step"), "best_step": ckpt.get("best_step", -1),
            "best_val_loss": ckpt.get("best_val_loss", math.inf),
            "best_val_accuracy": ckpt.get("best_val_accuracy", -math.inf),
@@ -58,8 +59,9 @@ def check_counters(ckpt: dict, path: Path, max_iters: int) -> dict:
     if (out["best_step"] >= 0) != (loss != math.inf):
         raise _bad(path, f"best_step={out['best_step']} and best_val_loss={loss} disagree (a best "
                          "step has a finite loss, none has inf)")
-    if not is_number(out["elapsed_s"]) or out["elapsed_s"] < 0:
-        raise _bad(path, f"elapsed_s={_shown(out['elapsed_s'])} is not a finite number >= 0")
+    if not is_number(out["elapsed_s"]) or not 0 <= out["elapsed_s"] < MAX_ELAPSED_S:
+        raise _bad(path, f"elapsed_s={_shown(out['elapsed_s'])} is not a number of seconds in "
+                         f"[0, {MAX_ELAPSED_S:.0e})")
     return {k: (v if k.endswith("step") else float(v)) for k, v in out.items()}
 
 
@@ -89,23 +91,25 @@ def check_weights(state_dict, own: dict, path: Path) -> None:
                          "so this file was altered or damaged)")
 
 
-def _check_group(saved: dict, own: dict, path: Path, g: int) -> None:
+DEVICE_KEYS = ("fused", "foreach", "capturable", "differentiable")   # follow the device, not the run
+
+
+def _check_group(saved: dict, own: dict, path: Path, g: int, optimizer: str) -> None:
+    """Every hyper-parameter of the saved group equals this run's (they come from the optim
+    config, which check_written_for compared), but lr (the schedule sets it each step) and the
+    device-dependent switches."""
     for key, value in own.items():
-        if key == "params" or key not in saved:
+        if key in ("params", *DEVICE_KEYS) or key not in saved:
             continue
         got = saved[key]
-        if isinstance(value, bool) or value is None:
-            ok = got is None if value is None else isinstance(got, bool)
-        elif isinstance(value, (int, float)):
+        if key == "lr":
             ok = is_number(got) and got >= 0
-        elif isinstance(value, tuple):
-            ok = isinstance(got, (tuple, list)) and len(got) == len(value) and all(
-                is_number(b) and 0 <= b < 1 for b in got)
         else:
-            ok = True   # a tensor lr (capturable) or a string: torch checks its own
+            same_type = type(got) is type(value) or (isinstance(value, tuple) and isinstance(got, list))
+            ok = same_type and (tuple(got) if isinstance(got, list) else got) == value
         if not ok:
-            raise _bad(path, f"optimizer group {g}: {key}={_shown(got)} is not what "
-                             f"optim.name={type(own).__name__} holds there (like {_shown(value)})")
+            raise _bad(path, f"optimizer group {g}: {key}={_shown(got)} differs from this run's "
+                             f"optim.name={optimizer} ({_shown(value)})")
 
 
 def check_optimizer(saved, optimizer: torch.optim.Optimizer, path: Path, step: int) -> None:
@@ -124,7 +128,7 @@ def check_optimizer(saved, optimizer: torch.optim.Optimizer, path: Path, step: i
                    "the model and optim config must match the run that wrote it")
     counts = []
     for g, (s, o) in enumerate(zip(groups, own)):
-        _check_group(s, o, path, g)
+        _check_group(s, o, path, g, type(optimizer).__name__.lower())
         for index, param in zip(s["params"], o["params"]):
             moments = state.get(index, {})
             if not isinstance(moments, dict):
@@ -163,3 +167,14 @@ def check_written_for(ckpt: dict, cfg, path: Path) -> None:
         raise _bad(path, "it was written by another config than this run's (copied in from another "
                          "run dir, or edited)", "move it away to restart this run, or use that run "
                                                 "via init_from=RUN_DIR")
+
+
+def check_run_files(cfg, tokenizer, ckpt: dict, ckpt_path: Path, tokenizer_path: Path) -> None:
+    """A finished run's files agree before a model is built from them (sample, tools): the
+    checkpoint was written under config.json's config (an edited config.json could otherwise ask
+    for a model of 10**9 layers), and the tokenizer has the model's vocabulary size."""
+    check_written_for(ckpt, cfg, ckpt_path)
+    vocab = getattr(cfg.model, "vocab_size", 0)
+    if vocab and tokenizer.vocab_size != vocab:
+        raise CheckpointError(f"{tokenizer_path}: has {tokenizer.vocab_size} tokens but the model has "
+                              f"vocab_size={vocab} (config.json); restore the run's own tokenizer.json")

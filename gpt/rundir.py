@@ -69,7 +69,8 @@ def umask_mode(is_dir: bool = False) -> int:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: never a half file.
+    """Write to a temp file in the same folder, fsync, then rename: never a half file (a failed
+    write, e.g. a full disk, removes the temp file and raises OSError naming `path`).
     The file gets the umask's mode, as a plain open() would (teammates may read runs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +82,10 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None   # say which file (disk full)
         raise
 
 
@@ -125,9 +128,9 @@ def append_jsonl(path: Path, row: dict) -> None:
             f.write(line.encode())
             f.flush()
             os.fsync(f.fileno())
-        except OSError:
+        except OSError as exc:
             f.truncate(size)
-            raise
+            raise OSError(exc.errno, exc.strerror, str(path)) from None   # say which file
 
 
 def read_jsonl(path: Path) -> list[dict]:

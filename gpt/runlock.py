@@ -83,7 +83,8 @@ def holder_problem(holder) -> str | None:
     restart = holder.get("restart", 0)
     if not isinstance(restart, int) or isinstance(restart, bool) or restart < 0:
         return f"restart={restart!r:.40} is not a count >= 0"
-    if holder.get("started") is not None and not isinstance(holder["started"], int):
+    if holder.get("started") is not None and (not isinstance(holder["started"], int)
+                                              or isinstance(holder["started"], bool)):
         return f"started={holder['started']!r:.40} is not a start time"
     return None
 

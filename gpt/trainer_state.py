@@ -19,7 +19,7 @@ import torch
 from gpt import rundir
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_model_state
 from gpt.checkpoint_checks import check_counters, check_written_for
-from gpt.config import RunConfig
+from gpt.config import ConfigError, RunConfig
 from gpt.overrides import from_dict, results_only, to_dict
 from gpt.rundir import RunFileError, read_json, write_json
 
@@ -47,7 +47,17 @@ def check_resume(ckpt: dict, cfg: RunConfig, path: Path, max_iters: int) -> dict
     """`ckpt` (last.pt at `path`) with its counters checked against this run; CheckpointError
     (one line, naming the file) when they cannot be this run's or it was written for another config."""
     check_written_for(ckpt, cfg, path)
-    return {**ckpt, **check_counters(ckpt, path, max_iters)}
+    counters = check_counters(ckpt, path, max_iters)
+    # the best so far was logged (fsync) before any checkpoint held it: the two must agree
+    logged = rundir.latest_per_step(rundir.read_metrics(path.parent.parent / rundir.METRICS), "val")
+    row = next((r for r in logged if r["step"] == counters["best_step"]), None)
+    for key, column in (("best_val_loss", "loss"), ("best_val_accuracy", "accuracy")):
+        if row is not None and row.get(column) is not None and row[column] != counters[key]:
+            raise CheckpointError(f"{path}: {key}={counters[key]!r:.20} but metrics.jsonl logged "
+                                  f"{column}={row[column]!r:.20} at best_step={counters['best_step']} "
+                                  "(the counters were edited); move it away to restart that run from "
+                                  "scratch, or restore it from a backup")
+    return {**ckpt, **counters}
 
 
 def check_config(cfg: RunConfig, run_dir: Path) -> None:
@@ -56,7 +66,11 @@ def check_config(cfg: RunConfig, run_dir: Path) -> None:
     path = run_dir / rundir.CONFIG
     if path.exists():
         # through from_dict: a config.json written before a field existed gets its default
-        if results_only(from_dict(read_json(path))) != results_only(cfg):
+        try:
+            stored = from_dict(read_json(path))
+        except ConfigError as exc:   # a field of another type or value: name the file
+            raise RunFileError(f"{path}: {exc}") from None
+        if results_only(stored) != results_only(cfg):
             raise RunFileError(f"{path}: holds a different config than this run's (the toolkit names "
                                "run dirs by config hash, so it was edited); restore it, or start the "
                                "run in a new run dir (delete this one, or change name=...)")

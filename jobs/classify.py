@@ -141,7 +141,7 @@ def _score_test(cfg: RunConfig, run_dir: Path, model, batches: ArrayExamples) ->
     model = model.to(device)
     load_model_state(model, ckpt["model"], run_dir / rundir.BEST)
     test = evaluate(model, batches, "test", cfg.train.batch_size, 0, device, nullcontext)
-    summary = {**rundir.read_json(run_dir / rundir.SUMMARY), "test_loss": test["loss"], "test_accuracy": test["accuracy"],
+    summary = {**rundir.read_summary(run_dir / rundir.SUMMARY), "test_loss": test["loss"], "test_accuracy": test["accuracy"],
                "test_step": int(ckpt["step"]), "test_examples": batches.size("test")}
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     return summary

@@ -124,7 +124,7 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
     # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on
     if not getattr(module, "DECIDES_DONE_ITSELF", False) and rundir.is_complete(task.run_dir):
-        rundir.read_json(task.run_dir / rundir.SUMMARY)
+        rundir.read_summary(task.run_dir / rundir.SUMMARY)
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
     stop, received = threading.Event(), []
