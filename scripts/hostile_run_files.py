@@ -152,7 +152,7 @@ CASES: list[Case] = [
     Case("last.pt best_val_loss NaN", _ckpt(_set("best_val_loss", float("nan"))), E + "best_val_loss=nan is not a number"),
     Case("last.pt best_val_loss -5", _ckpt(_set("best_val_loss", -5.0)), E + "best_val_loss=-5.0 is not a number >= 0"),
     Case("last.pt best_val_accuracy 7", _ckpt(_set("best_val_accuracy", 7.0)), E + "best_val_accuracy=7.0 is not"),
-    Case("last.pt elapsed_s inf", _ckpt(_set("elapsed_s", float("inf"))), E + "elapsed_s=inf is not a finite number"),
+    Case("last.pt elapsed_s inf", _ckpt(_set("elapsed_s", float("inf"))), E + "elapsed_s=inf is not a number of seconds"),
     Case("last.pt of another config", _ckpt(_nested("config.optim.lr", 0.5)), E + "it was written by another config"),
     Case("last.pt config not a dict", _ckpt(_set("config", [1])), E + "it was written by another config"),
     # tensors: weights, optimizer groups and moments
