@@ -117,16 +117,15 @@ def append_jsonl(path: Path, row: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, sort_keys=True) + "\n"
-    with open(path, "a+b") as f:
-        size = f.tell()
+    # unbuffered: a failed write must not be flushed again when the file closes
+    with open(path, "a+b", buffering=0) as f:
+        size = f.seek(0, os.SEEK_END)
         try:
             # a previous crash may have left a partial last line: start ours on a fresh line
-            if size > 0:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    f.write(b"\n")
-            f.write(line.encode())
-            f.flush()
+            fresh = size > 0 and os.pread(f.fileno(), 1, size - 1) != b"\n"
+            data = memoryview((b"\n" if fresh else b"") + line.encode())
+            while data:                       # a short write (size limit) is followed by an error
+                data = data[f.write(data):]
             os.fsync(f.fileno())
         except OSError as exc:
             f.truncate(size)
