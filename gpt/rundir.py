@@ -22,6 +22,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from gpt.rundir_checks import RunFileError, check_summary, valid_metrics_row
+
 CONFIG = "config.json"
 ENV = "env.json"
 METRICS = "metrics.jsonl"
@@ -34,10 +36,6 @@ BEST = f"{CHECKPOINTS}/best.pt"
 SAMPLES = "samples"
 EVAL = "eval"
 SLURM = "slurm"
-
-
-class RunFileError(ValueError):
-    """A run-dir file is missing, not valid JSON or not an object; the message names the file."""
 
 
 def runs_root(flag: Path | str | None = None) -> Path:
@@ -71,7 +69,8 @@ def umask_mode(is_dir: bool = False) -> int:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: never a half file.
+    """Write to a temp file in the same folder, fsync, then rename: never a half file (a failed
+    write, e.g. a full disk, removes the temp file and raises OSError naming `path`).
     The file gets the umask's mode, as a plain open() would (teammates may read runs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +82,10 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None   # say which file (disk full)
         raise
 
 
@@ -111,19 +112,24 @@ def read_json(path: Path) -> dict:
 
 
 def append_jsonl(path: Path, row: dict) -> None:
-    """Append one row and flush it to disk, so a kill loses at most the row being written."""
+    """Append one row and flush it to disk, so a kill loses at most the row being written; a
+    failed write (disk full, file size limit) is cut off again, so no half row stays behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, sort_keys=True) + "\n"
-    with open(path, "a+b") as f:
-        # a previous crash may have left a partial last line: start ours on a fresh line
-        if f.tell() > 0:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.write(b"\n")
-        f.write(line.encode())
-        f.flush()
-        os.fsync(f.fileno())
+    # unbuffered: a failed write must not be flushed again when the file closes
+    with open(path, "a+b", buffering=0) as f:
+        size = f.seek(0, os.SEEK_END)
+        try:
+            # a previous crash may have left a partial last line: start ours on a fresh line
+            fresh = size > 0 and os.pread(f.fileno(), 1, size - 1) != b"\n"
+            data = memoryview((b"\n" if fresh else b"") + line.encode())
+            while data:                       # a short write (size limit) is followed by an error
+                data = data[f.write(data):]
+            os.fsync(f.fileno())
+        except OSError as exc:
+            f.truncate(size)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None   # say which file
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -142,6 +148,18 @@ def read_jsonl(path: Path) -> list[dict]:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):   # gone, or not a file
         return []
     return rows
+
+
+def read_summary(path: Path) -> dict:
+    """summary.json, checked (gpt.rundir_checks.check_summary): RunFileError naming the file and
+    key when it is missing, not JSON, or holds a value no run writes."""
+    return check_summary(read_json(path), Path(path))
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The rows of metrics.jsonl whose kind, step and figures have the types a run writes: a
+    truncated, garbled or hand-edited row is left out (as read_jsonl leaves out unparseable ones)."""
+    return [row for row in read_jsonl(path) if valid_metrics_row(row)]
 
 
 def latest_per_step(rows: list[dict], kind: str) -> list[dict]:

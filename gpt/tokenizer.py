@@ -19,7 +19,7 @@ from typing import Iterable, Protocol
 from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
 
 from gpt.gpt1_bpe import GPT1Tokenizer
-from gpt.rundir import read_json, write_json
+from gpt.rundir import RunFileError, read_json, write_json
 
 PAD_CHAR = "\u25a1"   # □, CS224n's padding symbol
 MASK_CHAR = "\u2047"  # ⁇, CS224n's span-corruption mask symbol
@@ -240,5 +240,6 @@ def load_tokenizer(path: Path) -> Tokenizer:
     obj = read_json(Path(path))   # ValueError naming the file if missing or not JSON
     try:
         return tokenizer_from_json(obj)
-    except ValueError as exc:
-        raise ValueError(f"cannot load tokenizer {path}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:   # any shape a hand edit leaves
+        raise RunFileError(f"{path}: not a tokenizer this toolkit wrote ({str(exc)[:120]}); restore "
+                           "it from a backup, or rerun the job that trained the run") from None

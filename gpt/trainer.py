@@ -45,11 +45,11 @@ from gpt.overrides import config_hash, to_dict
 from gpt.param_counts import describe, param_counts
 from gpt.prefetch import Prefetcher
 from gpt.progress import Progress
-from gpt.rundir import append_jsonl, read_json, write_json
+from gpt.rundir import append_jsonl, write_json
 from gpt.runlock import RunLock, remove_stale_tmp
 from gpt.trackers import open_trackers
 from gpt.trainer_metrics import SpeedWindow, attempts, run_summary
-from gpt.trainer_state import TrainState, check_config, load_init_from
+from gpt.trainer_state import TrainState, check_config, check_resume, load_init_from
 
 
 def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event | None = None,
@@ -59,7 +59,7 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
     `finish(run_dir) -> dict | None` (plots, samples, evals; joins the summary): rank 0, before summary.json."""
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):   # idempotent: a requeued or repeated job trains nothing again
-        return read_json(run_dir / rundir.SUMMARY)
+        return rundir.read_summary(run_dir / rundir.SUMMARY)
     world = distributed.from_env()    # ranks from torchrun/srun variables; one process without them
     batches = for_training(batches, cfg.train, world.world_size)   # train.epoch_batches
     device = distributed.rank_device(resolve_device(cfg.device), world)
@@ -86,7 +86,8 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world, fi
     # resume: last.pt replaces the initial weights and restores the optimizer moments and the
     # counters (step, best so far); init_from only seeds a run that has no last.pt yet
     ckpt = load_checkpoint(run_dir / rundir.LAST, device) if (run_dir / rundir.LAST).exists() else None
-    if ckpt is not None:
+    if ckpt is not None:   # every counter and tensor checked against this run before it is used
+        ckpt = check_resume(ckpt, cfg, run_dir / rundir.LAST, total_iters(cfg, batches)[0])
         load_model_state(model, ckpt["model"], run_dir / rundir.LAST)
         load_optimizer_state(optimizer, ckpt, run_dir / rundir.LAST)
     elif cfg.init_from and not caller_built:

@@ -77,10 +77,11 @@ def run_summary(cfg: RunConfig, state, metrics: Path, speeds: list, *, per_epoch
     ms/step, tokens/s, MFU and GPU memory (the last train row's speed when every window was
     warm-up, e.g. a short run or one resumed near its end). `params`: gpt.param_counts's
     n_params (all), n_trainable and n_frozen."""
-    vals = rundir.latest_per_step(rundir.read_jsonl(metrics), "val")
+    rows = [r for r in rundir.read_metrics(metrics) if r["step"] <= state.step]   # none from the future
+    vals = rundir.latest_per_step(rows, "val")
     final = vals[-1] if vals else {}
     best = next((r for r in vals if r["step"] == state.best_step), final)
-    trains = rundir.latest_per_step(rundir.read_jsonl(metrics), "train")
+    trains = rundir.latest_per_step(rows, "train")
     speeds = speeds or [(r["ms_per_step"], r["tokens_per_s"], r.get("mfu_pct")) for r in trains[-1:]]
     mems = [r for r in trains[len(trains) // 10:] if "gpu_mem_allocated_mb" in r]   # past the first 10 %
     return {

@@ -15,11 +15,13 @@
   with or without `.tsv`), or a Hugging Face dataset saved with `save_to_disk` (needs `datasets`;
   columns data.text_column / data.label_column).
 A TSV line is `text<TAB>label` (split at the last tab); a first line `text<TAB>label` naming the
-columns is a header and skipped. Labels are any strings; class ids follow the sorted train labels
-(numerically when all are integers, so SST-2's 0/1 stay 0/1).
+columns is a header and skipped (also after a UTF-8 byte-order mark, which is dropped). Labels are
+any strings; class ids follow the sorted train labels (numerically when all are ASCII integers such
+as `-1`, `0`, `12`, so SST-2's 0/1 stay 0/1; `²` or `--1` sort as text). An empty text is refused.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +35,13 @@ from jobs.context import JobContext
 Split = tuple[list[str], list[str]]   # (texts, label strings)
 SMOKE = "smoke-sources"
 SMOKE_SIZES = {"train": 400, "valid": 100, "test": 100}   # examples per split, half per class
+INTEGER = re.compile(r"-?[0-9]+")   # ASCII only: str.isdigit() also accepts '²', which int() refuses
 
 
 def read_tsv(path: Path, text_column: str = "text", label_column: str = "label") -> Split:
     """(texts, labels) of a `text<TAB>label` file; a line without a tab is a UserError."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()   # -sig: drops a byte-order mark
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not UTF-8 text ({exc})") from None
     texts, labels = [], []
@@ -51,6 +54,9 @@ def read_tsv(path: Path, text_column: str = "text", label_column: str = "label")
         text, label = line.rsplit("\t", 1)
         if not label.strip():
             raise UserError(f"{path} line {n} has an empty label after the tab")
+        if not text.strip():
+            raise UserError(f"{path} line {n} has an empty text before the tab: each line must be "
+                            f"text<TAB>label; remove or fill that line")
         texts.append(text.strip())
         labels.append(label.strip())
     if not texts:
@@ -92,7 +98,14 @@ def _from_disk(folder: Path, cfg: DataConfig, names: dict[str, str]) -> dict[str
     except ImportError:
         raise UserError(f"{folder} is a Hugging Face dataset folder, which needs the optional "
                         "`datasets` package: pip install datasets") from None
-    ds = datasets.load_from_disk(str(folder))
+    try:
+        ds = datasets.load_from_disk(str(folder))
+    except Exception as exc:   # datasets/pyarrow raise many types for a damaged folder
+        raise UserError(f"{folder}: not a readable saved dataset ({type(exc).__name__}: "
+                        f"{str(exc)[:120]}); save it again with DatasetDict.save_to_disk") from None
+    if not hasattr(ds, "column_names") or not isinstance(ds.column_names, dict):
+        raise UserError(f"{folder}: holds one split, not a DatasetDict of train/valid/test; save a "
+                        f"DatasetDict (DatasetDict({{'train': ..., 'valid': ...}}).save_to_disk)")
     aliases = {"valid": ("valid", "validation", "dev")}
     out = {}
     for split, name in names.items():
@@ -104,7 +117,12 @@ def _from_disk(folder: Path, cfg: DataConfig, names: dict[str, str]) -> dict[str
             if column not in part.column_names:
                 raise UserError(f"{folder} split {found} has columns {', '.join(part.column_names)}, "
                                 f"not {column!r}; set data.text_column / data.label_column")
-        out[split] = ([str(t) for t in part[cfg.text_column]], [str(v) for v in part[cfg.label_column]])
+        texts, labels = [str(t) for t in part[cfg.text_column]], [str(v) for v in part[cfg.label_column]]
+        empty = next((i for i, t in enumerate(texts) if not t.strip()), None)
+        if not texts or empty is not None:
+            raise UserError(f"{folder} split {found}: " + (f"row {empty} has an empty {cfg.text_column!r}"
+                            if texts else "has no rows") + "; fix the data and save it again")
+        out[split] = (texts, labels)
     return out
 
 
@@ -164,7 +182,7 @@ def label_names(splits: dict[str, Split]) -> list[str]:
     if len(found) < 2:
         raise UserError(f"the train split has only one class ({', '.join(found)}): a classifier needs "
                         f"at least two labels")
-    numeric = all(v.lstrip("-").isdigit() for v in found)
+    numeric = all(INTEGER.fullmatch(v) for v in found)
     names = sorted(found, key=int if numeric else str)
     for split, (_, labels) in splits.items():
         unknown = sorted(set(labels) - found)

@@ -23,6 +23,8 @@ _OS_HINTS = {
     errno.EISDIR: "a folder is where a file should be: move it away and rerun",
     errno.ENAMETOOLONG: "a file name is too long (at most 255 bytes): shorten name=... or the path",
     errno.ENOSPC: "the disk is full: free space or use another filesystem",
+    errno.EFBIG: "the file size limit was hit (`ulimit -f`, or the filesystem's largest file): raise "
+                 "it, free space or use another filesystem",
     errno.EDQUOT: "your disk quota is used up: free space or use another filesystem",
 }
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import to_dict
+from gpt.rundir_checks import check_eval_result
 from jobs.common import write_env
 
 KIND = "birthplace_accuracy"
@@ -46,7 +47,7 @@ def result_path(run_dir: Path, eval_file: str, key: dict | None = None) -> Path:
 
 def cached(path: Path, key: dict) -> dict | None:
     """The stored result at `path` if it was computed under this key, else None (score it)."""
-    return rundir.read_json(path) if _matches(path, key) else None
+    return check_eval_result(rundir.read_json(path), path) if _matches(path, key) else None
 
 
 def write_result(folder: Path, eval_file: str, questions: list[str], predictions: list[str],

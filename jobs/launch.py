@@ -88,7 +88,7 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     # a kill between summary.json and them must not leave a run skipped here forever
     done = getattr(module, "is_done", rundir.is_complete)
     if not getattr(module, "DECIDES_DONE_ITSELF", False) and done(task.run_dir):
-        rundir.read_json(task.run_dir / rundir.SUMMARY)
+        rundir.read_summary(task.run_dir / rundir.SUMMARY)
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0
     stop, received = threading.Event(), []

@@ -72,7 +72,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     """Run the stages in order; an interrupted stage returns its summary (rerun to resume)."""
     run_dir = run_dir_of(JOB, cfg, ctx)
     if rundir.is_complete(run_dir):
-        summary = rundir.read_json(run_dir / rundir.SUMMARY)
+        summary = rundir.read_summary(run_dir / rundir.SUMMARY)
         print(_table(summary["stages"]), flush=True)
         return {**summary, "run_dir": str(run_dir)}
     stages = []

@@ -15,6 +15,7 @@ import torch
 
 from gpt import build_model, rundir
 from gpt.checkpoint import load_checkpoint, load_model_state
+from gpt.checkpoint_checks import check_run_files
 from gpt.overrides import from_dict
 from gpt.sampling import generate
 from gpt.tokenizer import load_tokenizer
@@ -30,16 +31,18 @@ def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
     try:
         cfg = from_dict(rundir.read_json(run_dir / rundir.CONFIG))
         tokenizer = load_tokenizer(run_dir / rundir.TOKENIZER)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    except ValueError as exc:   # name the file when the message does not (a bad field of config.json)
+        raise UserError(str(exc) if str(run_dir) in str(exc) else f"{run_dir / rundir.CONFIG}: {exc}") from None
     ckpt = run_dir / (rundir.BEST if which == "best" else rundir.LAST)
     if which == "best" and not ckpt.exists():
         ckpt = run_dir / rundir.LAST
     if not ckpt.exists():
         raise UserError(f"{run_dir} has no checkpoint yet (looked for {rundir.BEST} and {rundir.LAST})")
     dev = resolve_device(device)
+    state = load_checkpoint(ckpt, dev)
+    check_run_files(cfg, tokenizer, state, ckpt, run_dir / rundir.TOKENIZER)   # before building the model
     model = build_model(cfg.model).to(dev)
-    load_model_state(model, load_checkpoint(ckpt, dev)["model"], ckpt)
+    load_model_state(model, state["model"], ckpt)
     return model.eval(), tokenizer, cfg
 
 

@@ -71,7 +71,7 @@ def _last(rows: list[dict], kind: str) -> dict:
 
 def run_row(run_dir: Path, exp=None, job=None) -> dict:
     """What the files of one run dir say (the Slurm state is added by `rows`)."""
-    metrics = rundir.read_jsonl(run_dir / rundir.METRICS)
+    metrics = rundir.read_metrics(run_dir / rundir.METRICS)   # rows of sane types only
     jobs = rundir.read_jsonl(run_dir / JOBS_LOG)
     start, last = _last(metrics, "start"), (metrics[-1] if metrics else {})
     steps = [r["step"] for r in metrics if isinstance(r.get("step"), int)]
