@@ -56,7 +56,7 @@ _OPENAI = ("openai/finetune-transformer-lm", "a69b5c43b0452462890bca8ff92fb75dee
 _CS224N = ("borislavmavrin/cs224n-a5", "24a217d56ba0d26200a58eb7ebdf082d6885b5ee")
 # Two SST-2s. "sst2": SentEval's copy, `sentence<TAB>label` lines: train is GLUE's 67,349 phrases
 # (every phrase of the training trees), dev 872 and test 1,821 labelled sentences.
-# "sst2-sentences": the sentence-level split of Socher et al. (2013) that seed 002 reports (train
+# "sst2-sentences": the sentence-level split of Socher et al. (2013) that UW CSE 447/517 A2 reports (train
 # 6,920 / dev 872 / test 1,821 sentences; Kim 2014's stsa.binary files), `label sentence` lines.
 # Line counts and sha256 of both were computed from the git blobs of stored snapshots of these
 # repositories at the pinned commits (not from a download in this environment).

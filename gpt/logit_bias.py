@@ -1,4 +1,4 @@
-"""Seed 000 §2: recover a full next-token distribution from an API that shows only the top 2.
+"""JHU hw5 §2: recover a full next-token distribution from an API that shows only the top 2.
 
     api = TopTwoAPI(logits)                   # logits (V,) of one next-token prediction
     probs, calls = recover_distribution(api)  # probs (V,), calls <= V + 1

@@ -1,28 +1,28 @@
-"""Hand-set queries and keys evaluated through the real attention code (seed 002 §1, seed 003 §2).
+"""Hand-set queries and keys evaluated through the real attention code (UW CSE 447/517 A2 §1, Practical 4 §2).
 
-    python main.py attention_demo                                     # the seeds' cases
-    python main.py attention_demo --query 0.47,0.65,0.60              # your q on seed 002's K, V
+    python main.py attention_demo                                     # the assignments' cases
+    python main.py attention_demo --query 0.47,0.65,0.60              # your q on UW CSE 447/517 A2's K, V
     python main.py attention_demo --query 5,5,0 --keys "1,0,0;0,1,0;0,0,1" --values "1,2;3,4;5,6"
 
 Each case builds a query (and, for §1.4, a changed key) by hand, runs it through the toolkit's
 explicit SoftmaxAttention with hand-set W_q, W_k, W_v (gpt/attention/handset.py says how) and
-prints the attention weights, the output, the seed's target and the largest error; seed 002
+prints the attention weights, the output, the assignment's target and the largest error; UW CSE 447/517 A2
 gives full credit within 0.05. Cases: select v0 with q = S k0; average all with q = 0 (every
 logit equal) and with q = mean of the keys (a common answer: close, not exact); average v0, v1
 with q = 10 (k0 + k1); §1.4's replaced k2 (averaging three; returning v2 with |k2| = 1); select
-all with Q = S K (causal rows); seed 003 §2b's average of two with orthonormal keys.
-Scores are unscaled dot products, as in both seeds. Not here: seed 003 §2e's c_1 ~ u_b - u_c,
+all with Q = S K (causal rows); Practical 4 §2b's average of two with orthonormal keys.
+Scores are unscaled dot products, as in both assignments. Not here: Practical 4 §2e's c_1 ~ u_b - u_c,
 which needs x_1 to attend to x_2 and x_3 (bidirectional); the toolkit's attention is causal.
 """
 from __future__ import annotations
 
 import argparse
 
-# seed 002 §1.2 (d = 3, n = 4)
+# UW CSE 447/517 A2 §1.2 (d = 3, n = 4)
 K002 = [[0.47, 0.65, 0.60], [0.64, 0.50, -0.59], [-0.03, -0.48, -0.88], [0.43, -0.83, 0.35]]
 V002 = [[-0.07, -0.88, 0.47], [0.37, -0.93, -0.07], [-0.25, -0.75, 0.61], [0.94, 0.20, 0.28]]
-TOLERANCE = 0.05   # seed 002: "solutions within a 0.05 error will receive full credit"
-S_LARGE = 1000.0   # the seeds' "large number S"
+TOLERANCE = 0.05   # UW CSE 447/517 A2: "solutions within a 0.05 error will receive full credit"
+S_LARGE = 1000.0   # the assignments' "large number S"
 MAX_SIZE = 256     # keys per case and numbers per vector: the hand-set layer holds (9d, 3d) weights
 
 
@@ -30,7 +30,7 @@ def seed_cases():
     """(name, query, keys, values, target) for every case the seeds ask about."""
     import torch
     K, V = torch.tensor(K002, dtype=torch.float64), torch.tensor(V002, dtype=torch.float64)
-    q_two = 10 * (K[0] + K[1])                       # seed 002's §1.3.2 answer (S = 10)
+    q_two = 10 * (K[0] + K[1])                       # UW CSE 447/517 A2's §1.3.2 answer (S = 10)
     k_avg3, k_unit = K.clone(), K.clone()
     k_avg3[2] = (K[0] + K[1]) / 2                    # q . k2 = mean of q . k0 and q . k1
     k_unit[2] = q_two / q_two.norm()                 # unit key along q: the largest q . k2
@@ -97,17 +97,17 @@ def report(name: str, query, keys, values, target=None, out_width: int | None = 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """--query (and optional --keys, --values) for your own case; without them the seeds' cases."""
+    """--query (and optional --keys, --values) for your own case; without them the assignments' cases."""
     parser.add_argument("--query", default=None,
                         help="your query: d comma-separated numbers, or n rows separated by ';'")
     parser.add_argument("--keys", default=None, help="n rows of d numbers, rows separated by ';' "
-                                                     "(default: seed 002's K)")
+                                                     "(default: UW CSE 447/517 A2's K)")
     parser.add_argument("--values", default=None, help="n rows, rows separated by ';' "
-                                                       "(default: seed 002's V; any width)")
+                                                       "(default: UW CSE 447/517 A2's V; any width)")
 
 
 def main(args: argparse.Namespace) -> int:
-    """Print the seeds' cases, or the one given by --query/--keys/--values; exit code 0."""
+    """Print the assignments' cases, or the one given by --query/--keys/--values; exit code 0."""
     import torch
 
     from jobs.errors import UserError

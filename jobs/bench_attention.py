@@ -3,7 +3,7 @@
     python main.py bench attention --lengths 64,128,256,512 --attention fused,explicit,linear,bigbird
     python main.py bench attention --attention all --device cuda --out docs/results/attention-cost
 
-Seed 000 §4.1 asks why self-attention costs O(n^2 h) in the sequence length n (and §4.3-4.4 how
+JHU hw5 §4.1 asks why self-attention costs O(n^2 h) in the sequence length n (and §4.3-4.4 how
 low-rank / linear variants avoid it). This measures it on the real mixers of gpt/attention/: for
 each length T, a mixer built by `make_attention` runs forward (and, unless --forward-only,
 backward of y.sum()) on random (batch, T, n_embd) inputs. Repeats go round-robin over every

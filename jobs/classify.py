@@ -3,11 +3,11 @@
     python main.py classify --preset smoke                              # our GPT, tiny set, < 1 min CPU
     python main.py classify --preset smoke --init-from runs/full_run/smoke-XXXXXXXX model.block_size=32
     python main.py classify                                             # roberta-base on SST-2 (GPU)
-    python main.py classify optim.name=adagrad                          # the seed's other optimizers
+    python main.py classify optim.name=adagrad                          # the assignment's other optimizers
     python main.py classify data.dataset=DIR                            # DIR/{train,valid,test}.tsv
 
 Data: `text<TAB>label` files (labels any strings; see jobs/classify_data.py), SST-2 after
-`python data.py download sst2-sentences --data-root DIR` (seed 002's sentence-level SST-2: train
+`python data.py download sst2-sentences --data-root DIR` (UW CSE 447/517 A2's sentence-level SST-2: train
 6,920 / valid 872 / test 1,821; the default preset's), `data.dataset=sst2` (SentEval's copy: train
 is GLUE's 67,349 phrases), or a `datasets.save_to_disk` folder.
 Backbones: model.source=hf:NAME (any Hugging Face encoder by name or folder, from the local cache,
@@ -47,9 +47,9 @@ LABELS = "labels.json"
 
 
 def default() -> RunConfig:
-    """Seed 002 §3: roberta-base on SST-2, batch 64, AdamW lr 5e-5 (eps 1e-8, torch's weight decay
+    """UW CSE 447/517 A2 §3: roberta-base on SST-2, batch 64, AdamW lr 5e-5 (eps 1e-8, torch's weight decay
     0.01, betas 0.9/0.999), no clipping (zero_grad, backward, step), 10 epochs; best by val accuracy.
-    The seed's SST-2 is the sentence-level split (train 6,920 / valid 872 / test 1,821)."""
+    The assignment's SST-2 is the sentence-level split (train 6,920 / valid 872 / test 1,821)."""
     return RunConfig(name="roberta-sst2", model=ClassifierConfig(source="hf:roberta-base", block_size=128),
                      data=DataConfig(dataset="sst2-sentences"),
                      optim=OptimConfig(name="adamw", lr=5e-5, betas=(0.9, 0.999), weight_decay=0.01,

@@ -4,7 +4,7 @@
     labels = label_names(splits)                   # class id -> label string, from the train split
 
 `data.dataset` is one of
-- `sst2-sentences`: seed 002's SST-2, the sentence-level split (train 6,920 / valid 872 / test
+- `sst2-sentences`: UW CSE 447/517 A2's SST-2, the sentence-level split (train 6,920 / valid 872 / test
   1,821 sentences), <data_root>/sst2-sentences/stsa.binary.{train,dev,test} (`label sentence`
   lines), fetched by `python data.py download sst2-sentences`;
 - `sst2`: SentEval's copy, whose train split is GLUE's 67,349 phrases (valid 872 / test 1,821

@@ -5,7 +5,7 @@
 
 The val loss a training run logs comes from one forward over a whole window of T tokens, every
 position's logits read at once. That score is only honest if position t cannot see tokens after
-t: a mixer that leaks (the naive mask of seed 002 §2.1 zeroes future weights *after* the
+t: a mixer that leaks (the naive mask of UW CSE 447/517 A2 §2.1 zeroes future weights *after* the
 softmax, so the future stays in every row's denominator) looks better than it is. Here the
 logits for position t come from a forward over the prefix x[0..t] alone (T forwards of growing
 length per batch of windows; cost ~T/2 times one full-window evaluation), so no variant can

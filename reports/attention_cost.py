@@ -1,4 +1,4 @@
-"""The attention-cost figure (seed 000 §4.1: full attention is quadratic in T, kernel and sparse
+"""The attention-cost figure (JHU hw5 §4.1: full attention is quadratic in T, kernel and sparse
 variants linear): milliseconds per attention layer against sequence length, log-log, one line per
 variant, with dashed O(T) and O(T^2) guides. Drawn from the JSON `bench attention` writes, so this
 module, like every reports/ module, never imports torch.

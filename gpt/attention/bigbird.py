@@ -1,4 +1,4 @@
-"""BigBird-style block-sparse attention (Zaheer et al., 2020; seed 003 §3g), made causal.
+"""BigBird-style block-sparse attention (Zaheer et al., 2020; Practical 4 §3g), made causal.
 
 The sequence is cut into blocks of b = model.sparse_block tokens. Query block i attends to the
 key blocks

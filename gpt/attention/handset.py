@@ -1,17 +1,17 @@
-"""Hand-set attention (seed 002 §1.2-1.4, seed 003 §2a-d): given keys K (n, d), values V (n, d)
+"""Hand-set attention (UW CSE 447/517 A2 §1.2-1.4, Practical 4 §2a-d): given keys K (n, d), values V (n, d)
 and a query q (d,), what does attention return? Computed by the toolkit's real explicit
 `SoftmaxAttention` with hand-set projection weights, not by a re-implementation.
 
     weights, output = attend(q, K, V)     # weights (n,) = softmax(K q), output (d,) = weights @ V
 
-How a seed's (q, K, V) becomes a self-attention input: one head, `score=dot` (the seeds'
+How an assignment's (q, K, V) becomes a self-attention input: one head, `score=dot` (the assignments'
 alpha_i = exp(k_i . q) / sum_j exp(k_j . q), no 1/sqrt(d)), n_embd = 3d, and token i is
 x_i = [k_i, v_i, q_i]. W_k, W_v, W_q copy the first, second and third d-slot of x into the head's
 first d channels (the other 2d channels of q, k, v are zero, so they add nothing to the logits),
 and the output projection is the identity. The last token (i = n-1) sees every key under the
 causal mask, so its weights row is softmax(K q) over all n keys and its output is that weighted
-sum of the v_i: exactly the seeds' attention. Rows i < n-1 are causal rows over keys 0..i; with
-a query matrix Q (n, d) `attend` returns every row (seed 002 §1.2.2's "select all").
+sum of the v_i: exactly the assignments' attention. Rows i < n-1 are causal rows over keys 0..i; with
+a query matrix Q (n, d) `attend` returns every row (UW CSE 447/517 A2 §1.2.2's "select all").
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Non-causal: P V ~ softmax(Q (C K)^T / sqrt(d)) (D V) with C, D in R^{k x n}: n keys and values are
 projected to k << n "slots", so attention costs O(n k d) instead of O(n^2 d). Without the softmax
-this is the seed's Q (C K)^T (D V).
+this is the assignment's Q (C K)^T (D V).
 
 Causal construction: C K mixes all n positions, so the query at t must use projections of its
 *prefix* only. Each slot r is a running, position-weighted sum
