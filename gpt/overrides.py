@@ -94,19 +94,36 @@ def _set(obj, path: list[str], text: str, prefix: str):
 def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     """Apply `key=value` strings in order; raise ConfigError naming the bad one.
 
-    A config class may map old key spellings to new ones in a `RENAMED` class attribute: the old
-    key then fails with a message naming its replacement."""
-    renamed = getattr(type(cfg), "RENAMED", {})
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r} must look like key=value, e.g. optim.lr=3e-4")
-        key, text = item.split("=", 1)
-        if key.strip() in renamed:
-            new = renamed[key.strip()]
-            raise ConfigError(f"{key.strip()}= is not a key of this config: it is now {new}= "
-                              f"(write {new}={text})")
-        cfg = _set(cfg, key.strip().split("."), text, "")
+    Each override is validated as it is applied, so one refused only because of a value a later
+    one changes (`model.n_embd=64` before `model.n_head=4` over a 3-head config) is retried after
+    the others; the first error is raised when no retry helps. A config class may map old key
+    spellings to new ones in a `RENAMED` class attribute: the old key then fails with a message
+    naming its replacement."""
+    todo = list(overrides)
+    while todo:
+        left, first_error = [], None
+        for item in todo:
+            try:
+                cfg = _apply_one(cfg, item)
+            except ConfigError as exc:
+                left.append(item)
+                first_error = first_error or exc
+        if len(left) == len(todo):
+            raise first_error
+        todo = left
     return cfg
+
+
+def _apply_one(cfg, item: str):
+    renamed = getattr(type(cfg), "RENAMED", {})
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key=value, e.g. optim.lr=3e-4")
+    key, text = item.split("=", 1)
+    if key.strip() in renamed:
+        new = renamed[key.strip()]
+        raise ConfigError(f"{key.strip()}= is not a key of this config: it is now {new}= "
+                          f"(write {new}={text})")
+    return _set(cfg, key.strip().split("."), text, "")
 
 
 def to_dict(cfg) -> dict:

@@ -118,25 +118,6 @@ def _run_name(base_name: str, pairs: list[tuple[str, str]]) -> str:
     return f"{base_name}.{re.sub(r'[^A-Za-z0-9._-]', '_', text)}"[:MAX_NAME_CHARS]
 
 
-def apply_together(cfg: RunConfig, overrides: list[str]) -> RunConfig:
-    """apply_overrides in the given order, except that one refused only because of a value a later
-    one changes (`model.n_embd=64` before `model.n_head=4` over a 3-head base: each override is
-    validated as it is applied) is retried after the others; the first error when none helps."""
-    todo = list(overrides)
-    while todo:
-        left, first_error = [], None
-        for item in todo:
-            try:
-                cfg = apply_overrides(cfg, [item])
-            except ConfigError as exc:
-                left.append(item)
-                first_error = first_error or exc
-        if len(left) == len(todo):
-            raise first_error
-        todo = left
-    return cfg
-
-
 def expand(base: RunConfig, items: list[str], max_points: int = DEFAULT_MAX_POINTS) -> tuple[list[Axis], list[Point]]:
     """The axes and every grid point of `items` over `base`; ConfigError before building if too many.
 
@@ -155,7 +136,7 @@ def expand(base: RunConfig, items: list[str], max_points: int = DEFAULT_MAX_POIN
         label = " ".join(f"{s}={v}" for s, v in pairs) or "base"
         overrides = [f"{a.key}={v}" for a, v in zip(axes, combo)]
         try:
-            cfg = apply_together(base, fixed + overrides)
+            cfg = apply_overrides(base, fixed + overrides)
         except ConfigError as exc:
             raise ConfigError(f"grid point {label!r}: {exc}; nothing was run") from None
         digest = config_hash(cfg)   # before the point's own name: equal configs, equal hashes

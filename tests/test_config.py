@@ -62,3 +62,12 @@ def test_hash_tracks_the_config():
 def test_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         GPTConfig().n_layer = 3
+
+
+def test_overrides_that_need_each_other_apply_in_any_order():
+    nano = apply_overrides(RunConfig(), ["model=gpt-nano"])          # 3 heads, 48 dims
+    for order in (["model.n_embd=64", "model.n_head=4"], ["model.n_head=4", "model.n_embd=64"]):
+        cfg = apply_overrides(nano, order)
+        assert (cfg.model.n_embd, cfg.model.n_head) == (64, 4)
+    with pytest.raises(ConfigError, match="divisible"):              # alone it is still refused
+        apply_overrides(nano, ["model.n_embd=64"])
