@@ -45,17 +45,21 @@ def load_run_model(run_dir: Path, which: str = "best", device: str = "cpu"):
 
 def sample_texts(model, tokenizer, prompts, temperatures, max_new_tokens: int, top_k: int,
                  top_p: float, seed: int, device: torch.device) -> list[dict]:
-    """One sample per (prompt, temperature); an empty prompt starts from the first token id."""
+    """One sample per (prompt, temperature); an empty prompt starts from the first token id.
+
+    Sample k (prompts in order, each with every temperature) draws from its own generator seeded
+    `seed + k * 2**32`, so the temperatures of a prompt run as one batch (one forward per token
+    for all of them) and each sample is the same whichever others are drawn with it."""
     rows = []
-    gen = torch.Generator(device=device).manual_seed(seed)
-    for prompt in prompts or ("",):
+    for p, prompt in enumerate(prompts or ("",)):
         ids = tokenizer.encode(prompt) if prompt else [0]
-        for temperature in temperatures:
-            idx = torch.tensor([ids], dtype=torch.long, device=device)
-            out = generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator=gen)
-            rows.append({"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                         "max_new_tokens": max_new_tokens,
-                         "text": tokenizer.decode(out[0, len(ids):].tolist())})
+        gens = [torch.Generator(device=device).manual_seed(seed + (p * len(temperatures) + i) * 2**32)
+                for i in range(len(temperatures))]
+        idx = torch.tensor([ids] * len(temperatures), dtype=torch.long, device=device)
+        out = generate(model, idx, max_new_tokens, list(temperatures), top_k, top_p, generator=gens)
+        rows += [{"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+                  "max_new_tokens": max_new_tokens, "text": tokenizer.decode(out[i, len(ids):].tolist())}
+                 for i, temperature in enumerate(temperatures)]
     return rows
 
 
