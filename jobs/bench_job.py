@@ -68,7 +68,7 @@ def time_job(args: argparse.Namespace, runs_root: Path, phase_file: Path) -> tup
            *(["--cache-dir", str(args.cache_dir)] if args.cache_dir else []), *args.overrides]
     env = {**os.environ, phases.ENV: str(phase_file)}
     start = time.time()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     end = time.time()
     if proc.returncode != 0 or not phase_file.exists():
         tail = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
