@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from gpt import build_model, distributed, perf, rundir
+from gpt import build_model, distributed, perf, phases, rundir
 from gpt.batches import Batches
 from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_state, save_checkpoint
 from gpt.config import RunConfig
@@ -241,8 +241,9 @@ class _Loop:
         s, t = self.state, self.cfg.train
         # eval_iters batches per split (0: the whole split), sharded over the ranks and summed
         args = (t.batch_size, t.eval_iters, self.device, self.autocast, t.loss_reduction, self.world)
-        val = evaluate(self.model, self.batches, "val", *args)
-        train = evaluate(self.model, self.batches, "train", *args)
+        with phases.timed("eval"):
+            val = evaluate(self.model, self.batches, "val", *args)
+            train = evaluate(self.model, self.batches, "train", *args)
         val_ppl = math.exp(min(val["loss"], 50))   # capped: exp of a diverging loss overflows
         self.log("val", epoch=self.epoch(), loss=val["loss"], ppl=val_ppl,
                  accuracy=val["accuracy"], train_loss=train["loss"],
@@ -256,7 +257,8 @@ class _Loop:
             self._check_finite(params=True)   # best.pt, like last.pt, never holds a diverged state
             s.best_val_loss, s.best_val_accuracy, s.best_step = val["loss"], val["accuracy"], s.step
             if self.world.is_main:
-                save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
+                with phases.timed("checkpoints"):
+                    save_checkpoint(self.run_dir / rundir.BEST, self._checkpoint())
 
     def _checkpoint(self) -> dict:
         return {"model": self.raw_model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -265,7 +267,8 @@ class _Loop:
     def _save_last(self) -> None:
         self._check_finite(params=True)       # never save a diverged state (every rank checks)
         if self.world.is_main:
-            save_checkpoint(self.run_dir / rundir.LAST, self._checkpoint())
+            with phases.timed("checkpoints"):
+                save_checkpoint(self.run_dir / rundir.LAST, self._checkpoint())
 
     def _interrupt(self) -> dict:
         self._save_last()

@@ -3,6 +3,7 @@
     python main.py bench train --preset jhu-nano --steps 20 --device cpu
     python main.py bench train --preset gpt2-124m --device cuda --compile --compare plain
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
+    python main.py bench job full_run --preset smoke  # a whole job, split by phase (jobs/bench_job.py)
     python main.py bench train --attention all      # every attention variant, ratio to fused
     python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/bench_scaling.py)
     python main.py bench attention --lengths 64,128,256,512   # one layer's cost vs T (jobs/bench_attention.py)
@@ -181,6 +182,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.set_defaults(bench=_bench_train)
     from jobs.bench_attention import add_parser as add_attention   # `bench attention`
     add_attention(sub)
+    from jobs import bench_job
+    j = sub.add_parser("job", help="time a whole job end to end in a fresh process; print the split "
+                       "(start-up, data, train loop, eval, plots, sampling, writes)",
+                       description=bench_job.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench_job.add_arguments(j)
+    j.set_defaults(bench=bench_job.main)
     r = sub.add_parser("report", help="build a report of N synthetic run dirs, twice, and time it")
     r.add_argument("--runs", type=int, default=200)
     r.set_defaults(bench=_bench_report)

@@ -3,11 +3,12 @@ against the reference numbers (jobs/references.json) with the gap, hardware and 
 
     python main.py reproduce cs224n_pretrain_finetune --scale smoke --runs-root /tmp/r   # CPU, minutes
     python main.py reproduce nanogpt_char device=cuda                       # full scale, on a GPU
+    python main.py reproduce nanogpt_char_cpu       # nanoGPT's CPU recipe: minutes on a laptop
     python main.py reproduce ift6135_12 --executor slurm --gpus 1 --time-min 720   # one job array
     python main.py reproduce jhu_full_run        # needs `python data.py download wikitext103` and `gpt2`
 
 Experiments: cs224n_pretrain_finetune (pretrain + finetune, no pretraining, London),
-ift6135_12, nanogpt_char, jhu_full_run. The runs are ordinary jobs (same run dirs as the job
+ift6135_12, nanogpt_char, nanogpt_char_cpu, jhu_full_run. The runs are ordinary jobs (same run dirs as the job
 subcommands; `key=value` overrides apply to every run), inline, local or on Slurm. Writes
 <runs_root>/reproduce/<experiment>.md and .json (`<experiment>.smoke.*` at --scale smoke, whose
 numbers are marked smoke and are not comparable to the references). With --executor slurm the

@@ -13,6 +13,7 @@ from typing import Callable
 
 from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
+from gpt.overrides import apply_overrides
 from jobs import job_module, sweeps
 from jobs.tasks import Task
 
@@ -104,6 +105,29 @@ def _nanogpt_configs(scale: str) -> list[RunConfig]:
     return [cfg]
 
 
+# nanoGPT README "I only have a macbook": train_shakespeare_char.py with --device=cpu
+# --compile=False --eval_iters=20 --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4
+# --n_head=4 --n_embd=128 --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0 (the cosine here
+# always decays over max_iters, which is what lr_decay_iters=max_iters asks for)
+NANOGPT_CPU = ("model.n_layer=4", "model.n_head=4", "model.n_embd=128", "model.block_size=64",
+               "model.dropout=0.0", "train.batch_size=12", "train.eval_iters=20")
+
+
+def nanogpt_cpu_recipe(max_iters: int = 2000) -> RunConfig:
+    """full_run's shakespeare_char preset with nanoGPT's CPU recipe (its README), max_iters steps."""
+    cfg = apply_overrides(_preset("full_run", "shakespeare_char"), [*NANOGPT_CPU, f"train.max_iters={max_iters}"])
+    return dataclasses.replace(cfg, name="shakespeare-char-cpu")
+
+
+def _nanogpt_cpu_configs(scale: str) -> list[RunConfig]:
+    if scale == "full":
+        return [nanogpt_cpu_recipe()]
+    cfg = nanogpt_cpu_recipe(max_iters=100)
+    return [dataclasses.replace(cfg, name="shakespeare-char-cpu-smoke",
+                                train=dataclasses.replace(cfg.train, eval_interval=50),
+                                sample=dataclasses.replace(cfg.sample, max_new_tokens=40))]
+
+
 def _jhu_configs(scale: str) -> list[RunConfig]:
     if scale == "full":
         return [_preset("full_run", "jhu_wt103")]
@@ -138,6 +162,11 @@ EXPERIMENTS: dict[str, Experiment] = {
     "nanogpt_char": Experiment(
         "full_run", _nanogpt_configs, _single("val_loss", "best_val_loss"),
         {"full": "config/train_shakespeare_char.py", "smoke": "2/2/64, block 64, 50 iters"}),
+    "nanogpt_char_cpu": Experiment(
+        "full_run", _nanogpt_cpu_configs, _single("val_loss", "best_val_loss"),
+        {"full": "nanoGPT README's CPU recipe: 4/4/128, block 64, batch 12, dropout 0, eval_iters 20, "
+                 "2000 iters (minutes on a laptop CPU)",
+         "smoke": "the same model, 100 iters"}),
     "jhu_full_run": Experiment(
         "full_run", _jhu_configs, _single("val_ppl", "best_val_ppl"),
         {"full": "WikiText-103 raw + GPT-2 BPE (python data.py download wikitext103 gpt2)",

@@ -50,22 +50,25 @@ def sample_texts(model, tokenizer, prompts, temperatures, max_new_tokens: int, t
                  top_p: float, seed: int, device: torch.device) -> list[dict]:
     """One sample per (prompt, temperature).
 
-    A prompt that encodes to no tokens (the empty prompt, or "\n" under GPT-1's BPE, which keeps
-    no whitespace) starts from token id 0 instead (a char model's first symbol, GPT-1's padding
-    id); its row says so in "start".
-    """
+    Sample k (prompts in order, each with every temperature) draws from its own generator seeded
+    `seed + k * 2**32`, so the temperatures of a prompt run as one batch (one forward per token
+    for all of them) and each sample is the same whichever others are drawn with it. A prompt
+    that encodes to no tokens (the empty prompt, or "\n" under GPT-1's BPE, which keeps no
+    whitespace) starts from token id 0 instead (a char model's first symbol, GPT-1's padding id);
+    its rows say so in "start"."""
     rows = []
-    gen = torch.Generator(device=device).manual_seed(seed)
-    for prompt in prompts or ("",):
+    for p, prompt in enumerate(prompts or ("",)):
         ids = tokenizer.encode(prompt) if prompt else []
         start = {} if ids else {"start": "token id 0 (the prompt encodes to no tokens)"}
         ids = ids or [0]
-        for temperature in temperatures:
-            idx = torch.tensor([ids], dtype=torch.long, device=device)
-            out = generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator=gen)
-            rows.append({"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                         "max_new_tokens": max_new_tokens, **start,
-                         "text": tokenizer.decode(out[0, len(ids):].tolist())})
+        gens = [torch.Generator(device=device).manual_seed(seed + (p * len(temperatures) + i) * 2**32)
+                for i in range(len(temperatures))]
+        idx = torch.tensor([ids] * len(temperatures), dtype=torch.long, device=device)
+        out = generate(model, idx, max_new_tokens, list(temperatures), top_k, top_p, generator=gens)
+        rows += [{"prompt": prompt, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+                  "max_new_tokens": max_new_tokens, **start,
+                  "text": tokenizer.decode(out[i, len(ids):].tolist())}
+                 for i, temperature in enumerate(temperatures)]
     return rows
 
 

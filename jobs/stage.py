@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gpt import distributed, rundir
+from gpt import distributed, phases, rundir
 from gpt.config import RunConfig
 from gpt.tokenizer import save_tokenizer
 from gpt.trainer import train
@@ -23,7 +23,6 @@ from jobs.common import prepare, write_env
 from jobs.context import JobContext
 from jobs.errors import UserError
 from jobs.sample import load_run_model, sample_texts, write_samples
-from reports.curves import write_run_plots
 
 
 def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,
@@ -39,14 +38,19 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
     main_rank = distributed.from_env().is_main
     run_dir.mkdir(parents=True, exist_ok=True)
     if main_rank:
-        if tokenizer is not None and not (run_dir / rundir.TOKENIZER).exists():
-            save_tokenizer(tokenizer, run_dir / rundir.TOKENIZER)
-        write_env(run_dir, cfg.device, ctx.attempt)
+        with phases.timed("writes"):
+            if tokenizer is not None and not (run_dir / rundir.TOKENIZER).exists():
+                save_tokenizer(tokenizer, run_dir / rundir.TOKENIZER)
+            write_env(run_dir, cfg.device, ctx.attempt)
 
     def finish(path: Path) -> dict | None:   # rank 0, best.pt and last.pt written, summary.json not yet
-        write_run_plots(path)
+        with phases.timed("plots"):
+            # matplotlib and pandas load here, once the run has something to draw
+            from reports.curves import write_run_plots
+            write_run_plots(path)
         return after(path) if after is not None else None
-    summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model, finish=finish)
+    with phases.timed("train"):
+        summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model, finish=finish)
     return {**summary, "run_dir": str(run_dir)}
 
 
@@ -54,11 +58,13 @@ def write_run_samples(run_dir: Path, cfg: RunConfig) -> None:
     """samples/ of the best weights as cfg.sample says (once: kept when already there); prints them."""
     if (run_dir / rundir.SAMPLES / "samples.json").exists():
         return
-    model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)
-    s = cfg.sample
-    rows = sample_texts(model, tokenizer, s.prompts, s.temperatures, s.max_new_tokens, s.top_k,
-                        s.top_p, cfg.seed, next(model.parameters()).device)
-    print(write_samples(run_dir, rows).read_text(), flush=True)
+    with phases.timed("sampling"):
+        model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)
+        s = cfg.sample
+        rows = sample_texts(model, tokenizer, s.prompts, s.temperatures, s.max_new_tokens, s.top_k,
+                            s.top_p, cfg.seed, next(model.parameters()).device)
+    with phases.timed("writes"):
+        print(write_samples(run_dir, rows).read_text(), flush=True)
 
 
 def check_prompts(cfg: RunConfig, tokenizer) -> None:
@@ -75,7 +81,8 @@ def train_and_sample(job: str, cfg: RunConfig, ctx: JobContext,
                      after: Callable[[Path], dict | None] | None = None) -> dict:
     """A language model on cfg.data under runs/<job>/: train_stage; its samples (and `after`,
     e.g. a job's evaluations) before summary.json."""
-    cfg, corpus, run_dir = prepare(job, cfg, ctx)
+    with phases.timed("data"):
+        cfg, corpus, run_dir = prepare(job, cfg, ctx)
     check_prompts(cfg, corpus.tokenizer)
 
     def samples_then_after(path: Path) -> dict | None:
