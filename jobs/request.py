@@ -13,6 +13,7 @@ import argparse
 from dataclasses import dataclass, field
 
 from jobs.errors import LaunchError
+from jobs.pack import check_flags as check_pack_flags
 
 EXECUTORS = ("inline", "local", "slurm")
 RESOURCE_FLAGS = {"partition": str, "account": str, "qos": str, "gpus": int, "cpus": int,
@@ -31,6 +32,8 @@ class LaunchRequest:
     resources: dict = field(default_factory=dict)   # resource flags given: {field: value}
     parallel: int | None = None           # most runs at once (slurm: the array's %N; local: 1)
     task_index: int | None = None         # run only this task, inline (a template's array task)
+    pack: int | None = None               # slurm: runs per array task (jobs/pack.py)
+    pack_mode: str = "auto"               # how a packed task runs them: jobs.pack.MODES
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -39,6 +42,7 @@ class LaunchRequest:
             raise LaunchError("--dry-run and --wait go with --executor slurm (local always waits)")
         if self.parallel is not None and self.parallel < 1:
             raise LaunchError(f"--parallel {self.parallel} must be at least 1")
+        check_pack_flags(self.pack, self.pack_mode, self.executor, self.task_index)
         unknown = sorted(set(self.resources) - set(RESOURCE_FLAGS))
         if unknown:
             raise LaunchError(f"unknown resource(s) {', '.join(unknown)}; valid: {', '.join(RESOURCE_FLAGS)}")
@@ -80,4 +84,5 @@ def from_args(args: argparse.Namespace) -> LaunchRequest:
                          print_run_dir=args.print_run_dir, allow_local_runs_root=args.allow_local_runs_root,
                          profile=args.profile,
                          resources={k: getattr(args, k) for k in RESOURCE_FLAGS if getattr(args, k) is not None},
-                         parallel=getattr(args, "parallel", None), task_index=getattr(args, "task_index", None))
+                         parallel=getattr(args, "parallel", None), task_index=getattr(args, "task_index", None),
+                         pack=getattr(args, "pack", None), pack_mode=getattr(args, "pack_mode", "auto"))
