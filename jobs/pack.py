@@ -21,7 +21,6 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from jobs.errors import LaunchError
 

@@ -110,7 +110,7 @@ def run_task(spec_path: Path) -> int:
             rundir.append_jsonl(tasks[j].run_dir / JOBS_LOG, {"kind": "requeue", "time": time.time(),
                                 "job_id": _job_id()})
         print(f"[pack] requeueing Slurm job {os.environ['SLURM_JOB_ID']} for point(s) {to_resume}", flush=True)
-        if subprocess.run(["scontrol", "requeue", os.environ["SLURM_JOB_ID"]]).returncode == 0:
+        if subprocess.run(["scontrol", "requeue", os.environ["SLURM_JOB_ID"]], check=False).returncode == 0:
             return 0
         print("[pack] requeue refused; submit the sweep again to resume", flush=True)
         return EXIT_INTERRUPTED

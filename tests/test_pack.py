@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from jobs.errors import LaunchError
-from jobs.pack import Lane, n_array_tasks, need_bytes, plan, points_per_task, task_points
+from jobs.pack import (
+    Lane,
+    n_array_tasks,
+    need_bytes,
+    plan,
+    points_per_task,
+    task_points,
+)
 
 GRID = ["sweep", "grid", "optim.lr=1e-3,2e-3,3e-3", "seed=1,2", "--preset", "smoke", "train.max_iters=4"]
 SLURM = ["--executor", "slurm", "--dry-run", "--cpus", "1", "--mem-gb", "2", "--allow-local-runs-root"]

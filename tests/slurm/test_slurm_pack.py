@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from slurm_helpers import REPO, SMALL, job_field, main_py, metrics, status_rows, wait_for, wait_gone
+from slurm_helpers import (
+    REPO,
+    SMALL,
+    job_field,
+    main_py,
+    metrics,
+    status_rows,
+    wait_for,
+    wait_gone,
+)
 
 from gpt import rundir
 
