@@ -130,7 +130,12 @@ def shared_memory(tasks: list) -> tuple[int | None, int]:
     from gpt import build_model
     needs = []
     for t in tasks:
-        m, n_params = t.cfg.model, sum(p.numel() for p in build_model(t.cfg.model).parameters())
-        needs.append(need_bytes(n_params, t.cfg.train.batch_size, getattr(m, "block_size", 1),
+        try:
+            m, n_params = t.cfg.model, sum(p.numel() for p in build_model(t.cfg.model).parameters())
+            batch = t.cfg.train.batch_size
+        except (AttributeError, KeyError) as exc:   # e.g. a Hugging Face classifier: no estimate
+            raise LaunchError(f"--pack-mode shared cannot estimate the memory of a {t.job} run ({exc}); "
+                              "use --pack-mode seq or gpus") from None
+        needs.append(need_bytes(n_params, batch, getattr(m, "block_size", 1),
                                 getattr(m, "n_embd", 1), getattr(m, "n_layer", 1)))
     return torch.cuda.mem_get_info()[0], max(needs)
