@@ -79,8 +79,9 @@ def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
     return job_module(task.job).run(task.cfg, ctx)
 
 
-def run_inline(task: Task, ctx: JobContext) -> int:
-    """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm)."""
+def run_inline(task: Task, ctx: JobContext, requeue: bool = True) -> int:
+    """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm,
+    unless `requeue` is False: a packed point, whose array task requeues, jobs/pack_worker.py)."""
     module = job_module(task.job)
     # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
     # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on;
@@ -121,6 +122,9 @@ def run_inline(task: Task, ctx: JobContext) -> int:
     from gpt import distributed
     if job_id and not distributed.from_env().is_main:
         return 0                           # data parallel: rank 0 requeues the whole job
+    if job_id and not requeue:
+        print(f"[launch] interrupted: saved {task.run_dir}", flush=True)
+        return EXIT_INTERRUPTED
     if not job_id:
         print(f"[launch] interrupted; run the same command again to resume {task.run_dir}", flush=True)
         return EXIT_INTERRUPTED

@@ -27,6 +27,7 @@ from gpt.overrides import apply_overrides
 from jobs.context import JobContext
 from jobs.errors import UserError
 from jobs.launch import dispatch
+from jobs.pack import add_arguments as add_pack_arguments
 from jobs.reproductions import EXPERIMENTS, SCALES
 from jobs.request import add_arguments as add_launch_arguments, from_args
 from jobs.tasks import make_tasks
@@ -51,6 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
                         "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
+    add_pack_arguments(p)
     add_launch_arguments(p)
 
 

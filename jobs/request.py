@@ -13,6 +13,7 @@ import argparse
 from dataclasses import dataclass, field
 
 from jobs.errors import LaunchError
+from jobs.pack import check_flags as check_pack_flags
 
 EXECUTORS = ("inline", "local", "slurm")
 RESOURCE_HELP = {"time_min": "slurm/local: the job's time limit in minutes; USR2 comes "
@@ -34,6 +35,8 @@ class LaunchRequest:
     resources: dict = field(default_factory=dict)   # resource flags given: {field: value}
     parallel: int | None = None           # most runs at once (slurm: the array's %N; local: 1)
     task_index: int | None = None         # run only this task, inline (a template's array task)
+    pack: int | None = None               # slurm: runs per array task (jobs/pack.py)
+    pack_mode: str = "auto"               # how a packed task runs them: jobs.pack.MODES
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -44,6 +47,7 @@ class LaunchRequest:
             raise LaunchError("--sbatch-opt goes with --executor slurm (it adds a line to the sbatch script)")
         if self.parallel is not None and self.parallel < 1:
             raise LaunchError(f"--parallel {self.parallel} must be at least 1")
+        check_pack_flags(self.pack, self.pack_mode, self.executor, self.task_index)
         unknown = sorted(set(self.resources) - set(RESOURCE_FLAGS) - {"sbatch_options"})
         if unknown:
             raise LaunchError(f"unknown resource(s) {', '.join(unknown)}; valid: {', '.join(RESOURCE_FLAGS)}")
@@ -90,4 +94,5 @@ def from_args(args: argparse.Namespace) -> LaunchRequest:
                          profile=args.profile,
                          resources={**{k: getattr(args, k) for k in RESOURCE_FLAGS if getattr(args, k) is not None},
                                     **({"sbatch_options": tuple(args.sbatch_options)} if args.sbatch_options else {})},
-                         parallel=getattr(args, "parallel", None), task_index=getattr(args, "task_index", None))
+                         parallel=getattr(args, "parallel", None), task_index=getattr(args, "task_index", None),
+                         pack=getattr(args, "pack", None), pack_mode=getattr(args, "pack_mode", "auto"))

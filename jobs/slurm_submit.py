@@ -28,6 +28,7 @@ from jobs.cluster import (JOBS_LOG, Resources, announce, check_cluster, check_sh
                           slurm_command)
 from jobs.context import JobContext
 from jobs.errors import LaunchError
+from jobs.pack import points_per_task
 from jobs.request import LaunchRequest
 from jobs.sbatch import SbatchSpec, check_sbatch_option, render, script_name
 from jobs.slurm_jobs import ACTIVE_STATES, job_states
@@ -50,18 +51,22 @@ def _spec_file(folder: Path, spec: dict) -> tuple[Path, bytes]:
 
 
 def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, name: str,
-                 folder: Path, parallel: int | None) -> tuple[str, Path, bytes]:
-    """(script text, task-list path, task-list bytes) of one submission; nothing is written."""
-    spec_path, spec_bytes = _spec_file(folder, task_spec(tasks, ctx))
+                 folder: Path, parallel: int | None, pack: int = 1,
+                 pack_mode: str = "auto") -> tuple[str, Path, bytes]:
+    """(script text, task-list path, task-list bytes) of one submission; nothing is written.
+    pack > 1: each array task runs `pack` of the tasks (jobs/pack.py)."""
+    spec = task_spec(tasks, ctx) | ({"pack": pack, "pack_mode": pack_mode} if pack > 1 else {})
+    spec_path, spec_bytes = _spec_file(folder, spec)
     setup = (*res.setup,   # the worker imports jobs.worker from this checkout
              f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}")
     text = render(SbatchSpec(job_name=name, folder=folder, time_min=res.time_min, cpus=res.cpus,
                              mem_mb=int(res.mem_gb * 1024), signal_delay_s=res.signal_delay_s,
                              gpus=res.gpus, partition=partition, account=res.account, qos=res.qos,
-                             constraint=res.constraint, n_tasks=len(tasks), parallel=parallel,
+                             constraint=res.constraint, n_tasks=-(-len(tasks) // pack), parallel=parallel,
                              nodes=res.nodes, tasks_per_node=res.tasks_per_node,
                              setup=setup, extra=tuple(check_sbatch_option(o) for o in res.sbatch_options),
-                             command=(sys.executable, "-u", "-m", "jobs.worker", str(spec_path))))
+                             command=(sys.executable, "-u", "-m", "jobs.pack_worker" if pack > 1 else "jobs.worker",
+                                      str(spec_path))))
     return text, spec_path, spec_bytes
 
 
@@ -104,12 +109,15 @@ def submit_slurm(tasks: list, ctx: JobContext, request: LaunchRequest, res: Reso
     """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
     check_folders(ctx, request)
     partition = partition_for(res, request, tasks)
-    text, spec_path, spec_bytes = build_script(tasks, ctx, res, partition, name, Path(folder), request.parallel)
+    k = points_per_task(request.pack, request.pack_mode, len(tasks), res.gpus)
+    text, spec_path, spec_bytes = build_script(tasks, ctx, res, partition, name, Path(folder),
+                                               request.parallel, k, request.pack_mode)
     if request.dry_run:
         print(text, end="")
         return []
     job, script = sbatch_file(text, spec_path, spec_bytes, folder)
-    ids = [job] if len(tasks) == 1 else [f"{job}_{i}" for i in range(len(tasks))]
+    # one id per run: packed runs share their array task's id; one task is no array
+    ids = [job] * len(tasks) if len(tasks) <= k else [f"{job}_{i // k}" for i in range(len(tasks))]
     record_submitted(tasks, ids, folder, script)
     if request.wait:
         wait_for_jobs(ids, tasks)

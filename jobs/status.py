@@ -79,6 +79,8 @@ def run_row(run_dir: Path, exp=None, job=None) -> dict:
         state = "completed"
     elif last.get("kind") == "stop":
         state = "interrupted"
+    elif jobs and jobs[-1].get("kind") == "failed":   # a packed point that exited non-zero (jobs/pack_worker.py)
+        state = f"failed (exit {jobs[-1].get('exit_code')})"
     else:
         state = "started" if metrics or _last(jobs, "start") else "not started"
     elapsed = max((r["elapsed_s"] for r in metrics if "elapsed_s" in r), default=None)

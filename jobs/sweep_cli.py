@@ -33,6 +33,7 @@ from gpt.config import MAX_NAME_CHARS, NAME_PATTERN, ConfigError, preset_name
 from jobs import JOBS, grid
 from jobs.context import JobContext
 from jobs.launch import dispatch
+from jobs.pack import add_arguments as add_pack_arguments
 from jobs.request import add_arguments as add_launch_arguments, from_args
 from jobs.sweeps import SWEEPS, SweepRun, build, build_grid
 from jobs.tasks import Task, make_tasks
@@ -95,6 +96,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
                         "missing ones are downloaded, and the repository's corpora/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
+    add_pack_arguments(p)
     add_launch_arguments(p)
 
 
@@ -114,10 +116,10 @@ def _print_list(runs: list[SweepRun], tasks: list[Task]) -> None:
 
 def _submitted(name: str, runs: list[SweepRun], tasks: list[Task], ctx: JobContext, ids: tuple) -> None:
     """Append the array submission to the index and say how to follow it."""
-    array_id = ids[0].split("_")[0]
+    array_id, n_tasks = ids[0].split("_")[0], len(set(ids))   # --pack: several runs per array task
     path = write_index(ctx.runs_root, name, tasks, runs,
-                       {"array_job_id": array_id, "time": time.time(), "n_tasks": len(ids)})
-    print(f"sweep {name}: array job {array_id}, {len(ids)} task(s); index {path}\n"
+                       {"array_job_id": array_id, "time": time.time(), "n_tasks": n_tasks})
+    print(f"sweep {name}: array job {array_id}, {n_tasks} task(s) for {len(ids)} run(s); index {path}\n"
           f"follow it with: python main.py status {name} --runs-root {ctx.runs_root}")
 
 

@@ -16,20 +16,24 @@ from gpt.overrides import from_dict
 from jobs.context import JobContext
 
 
+def load(spec: dict, index: int):
+    """(task number `index` of a task-list spec as a jobs.tasks.Task, its JobContext)."""
+    from jobs import config_type
+    from jobs.tasks import Task
+    t = spec["tasks"][index]
+    task = Task(t["job"], from_dict(t["cfg"], config_type(t["job"])), Path(t["run_dir"]))
+    ctx = JobContext(runs_root=Path(spec["runs_root"]), cache_dir=Path(spec["cache_dir"]),
+                     data_root=spec["data_root"] and Path(spec["data_root"]))
+    return task, ctx
+
+
 def main(argv: list[str]) -> int:
     """Run one task of the spec file argv[0] inline; the process exit code."""
-    from jobs import config_type
     from jobs.errors import report_error
     from jobs.launch import run_inline
-    from jobs.tasks import Task
     try:
         spec = json.loads(Path(argv[0]).read_text())
-        index = int(os.environ.get("SLURM_ARRAY_TASK_ID") or 0)
-        t = spec["tasks"][index]
-        task = Task(t["job"], from_dict(t["cfg"], config_type(t["job"])), Path(t["run_dir"]))
-        ctx = JobContext(runs_root=Path(spec["runs_root"]), cache_dir=Path(spec["cache_dir"]),
-                         data_root=spec["data_root"] and Path(spec["data_root"]))
-        return run_inline(task, ctx)
+        return run_inline(*load(spec, int(os.environ.get("SLURM_ARRAY_TASK_ID") or 0)))
     except BaseException as exc:   # expected errors: one line and exit 2 (the job FAILS)
         code = report_error(exc)
         if code is None:
