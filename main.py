@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 from typing import Collection
 
-from gpt import rundir
 from gpt.config import preset_name
 from gpt.overrides import apply_overrides, to_dict
 from jobs import JOBS, job_module
+from jobs.context import add_path_arguments
 from jobs.job_info import job_info
 
 # subcommands that are not training jobs: name -> (module, help)
@@ -51,13 +51,7 @@ def _job_parser(sub, job: str) -> None:
     p.add_argument("--preset", default="default", choices=sorted(info.presets),
                    type=lambda name: preset_name(name, info.presets),
                    help="starting config (default: %(default)s; `-` and `_` are the same)")
-    p.add_argument("--runs-root", type=Path, default=None,
-                   help="where run dirs go (default: $RUNS_ROOT or ./runs); on a cluster: a shared filesystem")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
-                        "missing ones are downloaded, and the repository's corpora/)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="prepared arrays and tokenizers (default: $DATA_CACHE or ./.cache/data)")
+    add_path_arguments(p)
     # a job without init_from (evaluate: run_dir=) still takes the flag, to say the key it has instead
     p.add_argument("--init-from", type=Path, default=None, metavar="RUN_DIR",
                    help="start from the best weights of this finished run (same as init_from=RUN_DIR)"
@@ -97,14 +91,8 @@ def build_parser(full: Collection[str | None] | None = None) -> argparse.Argumen
     return parser
 
 
-def _path(value: Path | None) -> Path | None:
-    """A folder flag with `~` expanded (the shell does not expand it in `--cache-dir=~/x`)."""
-    return value.expanduser() if value is not None else None
-
-
 def _run_job(args: argparse.Namespace) -> int:
-    from data import default_cache_dir
-    from jobs.context import JobContext
+    from jobs.context import context_from_args
     from jobs.launch import dispatch
     from jobs.request import from_args
     from jobs.tasks import make_tasks
@@ -117,8 +105,7 @@ def _run_job(args: argparse.Namespace) -> int:
     if args.print_config:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0
-    ctx = JobContext(runs_root=rundir.runs_root(args.runs_root).resolve(), data_root=_path(args.data_root),
-                     cache_dir=(_path(args.cache_dir) or default_cache_dir()).resolve())
+    ctx = context_from_args(args)
     return dispatch(make_tasks(args.job, [cfg], ctx.runs_root), ctx, request).exit_code
 
 

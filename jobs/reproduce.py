@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import apply_overrides
-from jobs.context import JobContext
+from jobs.context import add_path_arguments, context_from_args
 from jobs.errors import UserError
 from jobs.launch import dispatch
 from jobs.pack import add_arguments as add_pack_arguments
@@ -47,11 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run")
     p.add_argument("--scale", choices=SCALES, default="full",
                    help="full: the original settings; smoke: the same pipeline in minutes on a CPU")
-    p.add_argument("--runs-root", type=Path, default=None, help="default: $RUNS_ROOT or ./runs")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
-                        "missing ones are downloaded, and the repository's corpora/)")
-    p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
+    add_path_arguments(p)
     add_pack_arguments(p)
     add_launch_arguments(p)
 
@@ -168,11 +163,9 @@ def main(args) -> int:
     """`python main.py reproduce EXPERIMENT [--scale smoke] ...`; 2 on a bad experiment name."""
     if args.experiment not in EXPERIMENTS:
         raise UserError(f"unknown experiment {args.experiment!r}; choose one of: {', '.join(EXPERIMENTS)}")
-    from data import default_cache_dir
     exp = EXPERIMENTS[args.experiment]
-    runs_root = (args.runs_root or Path(os.environ.get("RUNS_ROOT", "runs"))).resolve()
-    ctx = JobContext(runs_root=runs_root, data_root=args.data_root,
-                     cache_dir=(args.cache_dir or default_cache_dir()).resolve())
+    ctx = context_from_args(args)
+    runs_root = ctx.runs_root
     request = from_args(args)
     tasks = make_tasks(exp.job, [apply_overrides(cfg, args.overrides) for cfg in exp.configs(args.scale)],
                        runs_root)

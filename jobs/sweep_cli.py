@@ -31,7 +31,7 @@ from pathlib import Path
 from gpt import rundir
 from gpt.config import MAX_NAME_CHARS, NAME_PATTERN, ConfigError, preset_name
 from jobs import JOBS, grid
-from jobs.context import JobContext
+from jobs.context import JobContext, add_path_arguments, context_from_args
 from jobs.launch import dispatch
 from jobs.pack import add_arguments as add_pack_arguments
 from jobs.request import add_arguments as add_launch_arguments, from_args
@@ -91,20 +91,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="most runs at once (slurm: the array's %%N throttle; local: default 1)")
     p.add_argument("--task-index", type=int, default=None,
                    help="run only run number I, here (what sbatch_templates/sweep_array.sh does)")
-    p.add_argument("--runs-root", type=Path, default=None, help="default: $RUNS_ROOT or ./runs")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="raw corpora (default: $DATA_ROOT; also searched: ~/.cache/slm-toolkit/data, where "
-                        "missing ones are downloaded, and the repository's corpora/)")
-    p.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
+    add_path_arguments(p)
     add_pack_arguments(p)
     add_launch_arguments(p)
-
-
-def _context(args) -> JobContext:
-    from data import default_cache_dir
-    runs_root = rundir.runs_root(args.runs_root)
-    return JobContext(runs_root=runs_root.resolve(), data_root=args.data_root,
-                      cache_dir=(args.cache_dir.expanduser() if args.cache_dir else default_cache_dir()).resolve())
 
 
 def _print_list(runs: list[SweepRun], tasks: list[Task]) -> None:
@@ -125,7 +114,7 @@ def _submitted(name: str, runs: list[SweepRun], tasks: list[Task], ctx: JobConte
 
 def main(args) -> int:
     """`python main.py sweep NAME ...`; exit code 2 on a refused sweep."""
-    ctx, request = _context(args), from_args(args)
+    ctx, request = context_from_args(args), from_args(args)
     name = args.name
     grid_flags = {"--job": args.job, "--preset": args.preset, "--max-points": args.max_points,
                   "--sweep-name": args.sweep_name}
