@@ -71,3 +71,15 @@ def report_error(exc: BaseException) -> int | None:
         return None
     print(f"error: {message(exc)}", file=sys.stderr)
     return EXIT_USER_ERROR
+
+
+def exit_code(call) -> int:
+    """`call()`'s exit code, or an expected error's one line and its code (what a Slurm job step
+    prints before it FAILS); anything else is a bug and raises with its traceback."""
+    try:
+        return call()
+    except BaseException as exc:
+        code = report_error(exc)
+        if code is None:
+            raise
+        return code

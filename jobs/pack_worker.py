@@ -126,16 +126,10 @@ def _child(spec_path: Path, point: int) -> int:
 
 def main(argv: list[str]) -> int:
     """The array task (argv: TASKS_JSON) or one of its points (TASKS_JSON --point J)."""
-    from jobs.errors import report_error
-    try:
-        if "--point" in argv:
-            return _child(Path(argv[0]), int(argv[argv.index("--point") + 1]))
-        return run_task(Path(argv[0]))
-    except BaseException as exc:   # expected errors: one line and exit 2
-        code = report_error(exc)
-        if code is None:
-            raise
-        return code
+    from jobs.errors import exit_code
+    if "--point" in argv:
+        return exit_code(lambda: _child(Path(argv[0]), int(argv[argv.index("--point") + 1])))
+    return exit_code(lambda: run_task(Path(argv[0])))   # expected errors: one line and exit 2
 
 
 if __name__ == "__main__":

@@ -29,16 +29,13 @@ def load(spec: dict, index: int):
 
 def main(argv: list[str]) -> int:
     """Run one task of the spec file argv[0] inline; the process exit code."""
-    from jobs.errors import report_error
+    from jobs.errors import exit_code
     from jobs.launch import run_inline
-    try:
+
+    def run() -> int:
         spec = json.loads(Path(argv[0]).read_text())
         return run_inline(*load(spec, int(os.environ.get("SLURM_ARRAY_TASK_ID") or 0)))
-    except BaseException as exc:   # expected errors: one line and exit 2 (the job FAILS)
-        code = report_error(exc)
-        if code is None:
-            raise
-        return code
+    return exit_code(run)   # expected errors: one line and exit 2 (the job FAILS)
 
 
 if __name__ == "__main__":
