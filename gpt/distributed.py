@@ -126,6 +126,7 @@ def from_env(env: dict | None = None) -> World:
     Under Slurm only an `srun` step counts (SLURM_STEP_NUM_TASKS): the batch script itself also
     sees SLURM_NTASKS but is one process, and must not wait for peers that never start."""
     env = os.environ if env is None else env
+    timeout_s(env)         # a bad value fails here, before anything is prepared or written, any world size
     if "WORLD_SIZE" in env and "RANK" in env:
         world = World(rank=_int(env, "RANK"), local_rank=_int(env, "LOCAL_RANK") if "LOCAL_RANK" in env else 0,
                       world_size=_int(env, "WORLD_SIZE"), master_addr=env.get("MASTER_ADDR", "127.0.0.1"),
@@ -143,8 +144,6 @@ def from_env(env: dict | None = None) -> World:
     if not 0 <= world.rank < world.world_size or world.world_size < 1:
         raise DistributedError(f"rank {world.rank} is outside world size {world.world_size}; "
                                "check RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_STEP_NUM_TASKS)")
-    if world.distributed:
-        timeout_s(env)     # a bad value fails here, before anything is prepared or written
     return world
 
 

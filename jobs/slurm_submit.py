@@ -108,8 +108,8 @@ def submit_slurm(tasks: list, ctx: JobContext, request: LaunchRequest, res: Reso
                  folder: Path) -> list[str]:
     """Check everything, then submit all tasks with ONE sbatch (an array when several)."""
     check_folders(ctx, request)
+    k = points_per_task(request.pack, request.pack_mode, len(tasks), res.gpus)   # may refuse: before the resources line
     partition = partition_for(res, request, tasks)
-    k = points_per_task(request.pack, request.pack_mode, len(tasks), res.gpus)
     text, spec_path, spec_bytes = build_script(tasks, ctx, res, partition, name, Path(folder),
                                                request.parallel, k, request.pack_mode)
     if request.dry_run:

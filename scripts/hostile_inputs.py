@@ -184,6 +184,17 @@ CASES: list[Case] = [
     Case("--sbatch-opt not an option", _prepared(lambda w: _job("--executor", "slurm", "--dry-run",
                                                                 "--sbatch-opt=;id", "--runs-root", str(w / "r"))),
          "give one long sbatch option"),
+    # packing (issue 21) and the data-parallel timeout (issue 23)
+    Case("sweep --pack 0", _prepared(lambda w: ["sweep", "smoke", "--executor", "slurm", "--dry-run", "--pack", "0",
+                                                "--runs-root", str(w / "r")]), "--pack 0 must be at least 1"),
+    Case("sweep --pack without slurm", _prepared(lambda w: ["sweep", "smoke", "--pack", "2", "--runs-root",
+                                                            str(w / "r")]), "--pack goes with --executor slurm"),
+    Case("--pack-mode gpus without --gpus", _prepared(lambda w: ["sweep", "smoke", "--executor", "slurm", "--dry-run",
+                                                                 "--pack", "2", "--pack-mode", "gpus", "--allow-local-runs-root",
+                                                                 "--runs-root", str(w / "r")]),
+         "--pack-mode gpus runs one point per GPU"),
+    Case("TOOLKIT_DIST_TIMEOUT_S=abc", _prepared(lambda w: _job("--runs-root", str(w / "r"))),
+         "TOOLKIT_DIST_TIMEOUT_S='abc' must be a positive number", env={"TOOLKIT_DIST_TIMEOUT_S": "abc"}),
 ]
 CASES += hostile_run_files.CASES + hostile_faults.CASES
 if not _has_cuda():
