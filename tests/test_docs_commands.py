@@ -103,7 +103,7 @@ def test_the_docs_have_blocks_and_few_skips():
     blocks = _blocks()
     skipped = [b for b in blocks if "skip" in modes_of(b.values[0])]
     # few skips, each for what a test machine lacks: a GPU, the internet, a cluster, or the time
-    assert len(blocks) >= 15 and len(skipped) <= 10, [b.id for b in skipped]
+    assert len(blocks) >= 15 and len(skipped) <= 12, [b.id for b in skipped]
     assert all(re.search(r"GPU|internet|cluster|Slurm|minutes|hours", modes_of(b.values[0])["skip"])
                for b in skipped)
     assert rewrite("python main.py full_run --preset smoke   # note", {"print-config": ""}) == \
