@@ -149,18 +149,6 @@ def _score_test(cfg: RunConfig, run_dir: Path, model, batches: ArrayExamples) ->
             "test_examples": batches.size("test")}
 
 
-def is_done(run_dir: Path) -> bool:
-    """Trained and, when there is a test split (labels.json counts its examples), scored on it:
-    a kill after the trainer's summary.json but before the test score resumes to score it."""
-    if not rundir.is_complete(run_dir):
-        return False
-    try:
-        needs_test = "test_examples" in rundir.read_json(run_dir / LABELS)
-        return not needs_test or "test_accuracy" in rundir.read_json(run_dir / rundir.SUMMARY)
-    except rundir.RunFileError:
-        return False              # run() reads them again and says what is wrong
-
-
 def run(cfg: RunConfig, ctx: JobContext) -> dict:
     """Finetune on data.dataset's train split, pick best.pt by validation, score it on test."""
     run_dir = run_dir_of(JOB, cfg, ctx)   # named by the config as given, like --print-run-dir

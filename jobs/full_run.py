@@ -10,10 +10,8 @@ loss.png, ppl.png, samples/ and summary.json. Rerunning the same command resumes
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Callable
 
-from gpt import rundir
 from gpt.config import (DataConfig, OptimConfig, RunConfig, SampleConfig, TrainConfig,
                         model_preset)
 from jobs.context import JobContext
@@ -90,11 +88,6 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
     "jhu_hw5": spec_a, "spec_a": spec_a,   # spec_a: the old name, kept (same config, same run dirs)
     "jhu_wt103": jhu_wt103,
 }
-
-
-def is_done(run_dir: Path) -> bool:
-    """Trained and sampled: a kill after summary.json but before the samples resumes to write them."""
-    return rundir.is_complete(run_dir) and (run_dir / rundir.SAMPLES / "samples.json").is_file()
 
 
 def run(cfg: RunConfig, ctx: JobContext) -> dict:

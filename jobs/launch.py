@@ -84,11 +84,10 @@ def run_inline(task: Task, ctx: JobContext, requeue: bool = True) -> int:
     unless `requeue` is False: a packed point, whose array task requeues, jobs/pack_worker.py)."""
     module = job_module(task.job)
     # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
-    # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on;
-    # a job with steps after training (test score, samples) says with is_done whether they ran:
-    # a kill between summary.json and them must not leave a run skipped here forever
-    done = getattr(module, "is_done", rundir.is_complete)
-    if not getattr(module, "DECIDES_DONE_ITSELF", False) and done(task.run_dir):
+    # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on.
+    # summary.json comes after the work that follows training (plots, samples, a test score: the
+    # trainer's finish hook), so a run that has one is done
+    if not getattr(module, "DECIDES_DONE_ITSELF", False) and rundir.is_complete(task.run_dir):
         rundir.read_summary(task.run_dir / rundir.SUMMARY)
         print(f"[launch] already completed: {task.run_dir}", flush=True)
         return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -109,7 +110,7 @@ def test_corrupt_tokenizer_files_raise_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown tokenizer kind 'sentencepiece'.*char, word, bpe, gpt1"):
         load_tokenizer(path)
     path.write_text(json.dumps({"kind": "word", "words": ["a"]}))
-    with pytest.raises(ValueError, match=f"cannot load tokenizer {path}.*damaged word"):
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not a tokenizer this toolkit wrote") + ".*damaged word"):
         load_tokenizer(path)
     path.write_text(json.dumps({"kind": "bpe", "hf": {"model": 3}}))
     with pytest.raises(ValueError, match="damaged bpe"):

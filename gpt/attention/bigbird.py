@@ -57,8 +57,9 @@ class BigBirdAttention(Mixer):
         self.window, self.n_global, self.n_random = cfg.sparse_window, cfg.sparse_global, cfg.sparse_random
         # drawn from torch's generator, so a seeded model init gives the same pattern; saved with
         # the weights, and mirrored as a Python int so a forward on CUDA never syncs to read it
-        self.register_buffer("pattern_seed", torch.randint(0, 2**31 - 1, ()))
-        self.seed = int(self.pattern_seed)
+        # (on the CPU: a model built on the meta device, to count parameters, still gets a seed)
+        self.seed = int(torch.randint(0, 2**31 - 1, (), device="cpu"))
+        self.register_buffer("pattern_seed", torch.tensor(self.seed, device="cpu"))
         self.register_load_state_dict_post_hook(BigBirdAttention._reread_seed)
         self.attn_dropout_p = cfg.dropout
         self._tables: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
