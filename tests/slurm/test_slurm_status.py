@@ -46,6 +46,6 @@ def test_status_shows_reason_time_left_and_log_and_cancel_stops_the_whole_sweep(
     assert f"cancelled {len(ids)} job(s): {' '.join(ids)}" in status("--cancel")
     wait_gone([array_id], timeout_s=120)
     assert job_field(ids[0], "JobState") == "CANCELLED"     # pending tasks never got a record of their own
-    wait_for(lambda: [r["slurm"] for r in rows()] == ["CANCELLED"] * len(ids), timeout_s=60,
+    wait_for(lambda: [r["slurm"] for r in rows()] == ["CANCELLED"] * len(ids), timeout_s=180,
              what="sacct to list every task CANCELLED")
     assert "nothing to cancel" in status("--cancel")
