@@ -3,7 +3,7 @@
 The convention (README.md, "Development"): an HTML comment on the line right before a block says
 how it is run; without one the block runs as written.
     <!-- test: print-config -->     `python main.py JOB ...` lines get --print-config
-    <!-- test: toy -->              `python main.py JOB|sweep ...` lines get TOY; `bench train`: BENCH_TOY
+    <!-- test: toy -->              `python main.py JOB|sweep|reproduce|bench job ...` lines get TOY; `bench train`: BENCH_TOY
     <!-- test: after smoke -->      runs/full_run/smoke-* exists (a toy smoke run, made once)
     <!-- test: installed -->        the venv + pip prefix and `.venv/bin/` are dropped; pytest only collects;
                                     no DATA_ROOT, RUNS_ROOT or DATA_CACHE is set
@@ -76,7 +76,8 @@ def rewrite(line: str, modes: dict[str, str]) -> str:
     code, comment = re.match(r"(.*?)(\s+#\s.*)?$", line).groups()
     if command[1] in JOBS and "print-config" in modes:
         code += " --print-config"
-    if "toy" in modes and (command[1] in JOBS or command[1] == "sweep"):
+    if "toy" in modes and (command[1] in JOBS or command[1] in ("sweep", "reproduce")
+                           or line.startswith("python main.py bench job")):
         code += " " + TOY
     if "toy" in modes and line.startswith("python main.py bench train"):
         code += " " + BENCH_TOY
