@@ -46,6 +46,8 @@ def test_status_shows_reason_time_left_and_log_and_cancel_stops_the_whole_sweep(
     assert f"cancelled {len(ids)} job(s): {' '.join(ids)}" in status("--cancel")
     wait_gone([array_id], timeout_s=120)
     assert job_field(ids[0], "JobState") == "CANCELLED"     # pending tasks never got a record of their own
-    wait_for(lambda: [r["slurm"] for r in rows()] == ["CANCELLED"] * len(ids), timeout_s=180,
-             what="sacct to list every task CANCELLED")
+    # every task has stopped: the started one CANCELLED; sacct may or may not keep a record of the
+    # tasks that never started (seen both ways on one cluster, depending on what ran before)
+    wait_for(lambda: (lambda states: states[0] == "CANCELLED" and not {"PENDING", "RUNNING"} & set(states))(
+        [r["slurm"] for r in rows()]), timeout_s=180, what="every task of the sweep to stop, the first CANCELLED")
     assert "nothing to cancel" in status("--cancel")
