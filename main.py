@@ -13,6 +13,7 @@ A mistake (bad value, missing file, unwritable folder) prints one `error: ...` l
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -97,6 +98,7 @@ def _run_job(args: argparse.Namespace) -> int:
     from jobs.request import from_args
     from jobs.tasks import make_tasks
     module = job_module(args.job)
+    end_startup()                      # torch and the job's modules are in
     overrides = list(args.overrides)
     if args.init_from is not None:   # absolute, so the run dir hash does not depend on the cwd
         overrides.append(f"init_from={args.init_from.expanduser().resolve()}")
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         argv.remove("--debug")
         os.environ["TOOLKIT_DEBUG"] = "1"
     args = parse(argv)
+    if args.handler is not _run_job:   # a job ends start-up once its modules are in
+        end_startup()
     try:
         return args.handler(args)
     except (Exception, KeyboardInterrupt) as exc:
@@ -140,5 +144,24 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
+def end_startup() -> None:
+    """Collect garbage again after start-up, when the entry point turned the collector off for it.
+
+    Importing torch makes about 270,000 objects, and the full collections that the imports set off
+    re-scan all of them: 0.5-0.6 s of CPU of a short CPU job (measured). They live until the process
+    ends, so they are frozen (gc.freeze: later collections skip them) and the collector goes back on
+    for the job itself. A no-op when the collector is on (main() called in-process, e.g. by tests).
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    gc.disable()   # until the job's modules (and torch) are imported: end_startup()
+    code = main()
+    # Interpreter teardown collects torch's objects one last time: 0.5-0.9 s of CPU (measured).
+    # Freezing them skips that scan; atexit handlers and log flushes still run, and every file the
+    # job wrote is closed by now.
+    gc.freeze()
+    sys.exit(code)

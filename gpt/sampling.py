@@ -9,7 +9,8 @@ learned positions or a mixer with per-position parameters; no crop for sinusoida
 no positions with an unbounded mixer, which run at any length), so any length can be sampled.
 While the context fits, a softmax model reads only the new token against a key/value cache
 (gpt/kv_cache.py: the same logits up to float order; `use_cache=False` or a mixer where it is not
-exact re-reads everything). A recurrent model (one with `forward_with_state`, the LSTM) reads the
+exact re-reads everything); once cropped, such a model runs only the last position through its last
+block (kv_cache.window_logits). A recurrent model (one with `forward_with_state`, the LSTM) reads the
 prompt once and then carries its state one token at a time, so nothing is ever cropped.
 
 Rows of one batch can each have their own temperature and generator: then row i draws exactly
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 import torch
 
-from gpt.kv_cache import KVCache, cached_logits, supports_cache
+from gpt.kv_cache import KVCache, cached_logits, supports_cache, window_logits
 
 
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
@@ -86,6 +87,8 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float |
         fits = limit is None or idx.size(1) <= limit
         if cache is not None and fits:   # only the tokens the cache has not seen yet
             last = cached_logits(model, idx[:, cache.length:], cache)             # (B, V)
+        elif cache is not None:          # cropped: every position moved, read the window afresh
+            last = window_logits(model, idx[:, -limit:])                           # (B, V)
         elif not recurrent:
             context = idx if fits else idx[:, -limit:]
             last = model(context)[0][:, -1, :]

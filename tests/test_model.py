@@ -100,5 +100,7 @@ def test_generate_gives_a_model_without_context_limit_its_whole_context():
     learned = GPT(GPTConfig(vocab_size=13, n_layer=1, n_head=1, n_embd=8, block_size=4)).eval()
     seen.clear()
     learned.register_forward_pre_hook(lambda module, args: seen.append(args[0].size(1)))
-    assert generate(learned, prompt, 3, temperature=0.0).shape == (2, 9)
-    assert seen == [4, 4, 4]                                       # learned positions: cropped
+    plain = generate(learned, prompt, 3, temperature=0.0, use_cache=False)
+    assert plain.shape == (2, 9) and seen == [4, 4, 4]            # learned positions: cropped
+    # the default path reads the same cropped windows (kv_cache.window_logits, not forward)
+    assert torch.equal(generate(learned, prompt, 3, temperature=0.0), plain)

@@ -4,7 +4,7 @@ import torch
 
 from gpt import build_model
 from gpt.config import GPTConfig
-from gpt.kv_cache import KVCache, cached_logits, supports_cache
+from gpt.kv_cache import KVCache, cached_logits, supports_cache, window_logits
 from gpt.sampling import generate
 from jobs.sample import sample_texts
 
@@ -31,6 +31,16 @@ def test_cached_logits_match_the_full_forward(changes):
         full = model(idx)[0]                                          # (3, 12, V)
     for t, logits in zip(range(4, 12), steps):
         torch.testing.assert_close(logits, full[:, t], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("changes", CACHED, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
+def test_a_window_read_afresh_gives_the_full_forwards_last_logits(changes):
+    model = _model(**changes)
+    for T in (1, 7, 12):     # one token, part of the block, the whole block (a cropped context)
+        idx = torch.randint(0, 17, (3, T), generator=torch.Generator().manual_seed(T))
+        with torch.no_grad():
+            full = model(idx)[0][:, -1]                               # (3, V)
+        torch.testing.assert_close(window_logits(model, idx), full, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("changes", [{}, {"pos_embedding": "sinusoidal"}])
