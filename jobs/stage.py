@@ -50,7 +50,7 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
             write_run_plots(path)
         return after(path) if after is not None else None
     with phases.timed("train"):
-        summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model, finish=finish)
+        summary = train(cfg, run_dir, batches, stop=ctx.stop, model=model, finish=finish)
     return {**summary, "run_dir": str(run_dir)}
 
 

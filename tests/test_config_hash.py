@@ -58,7 +58,7 @@ def test_changing_how_progress_is_shown_resumes_the_same_run(tmp_path):
     shown = apply_overrides(cfg, ["train.progress=lines", "train.log_interval=2"])
     run_dir = locate_run_dir(tmp_path, "j", shown)
     assert run_dir == locate_run_dir(tmp_path, "j", cfg)
-    summary = train(shown, run_dir, batches, attempt=1)
+    summary = train(shown, run_dir, batches)
     assert summary["status"] == "completed" and summary["attempts"] == 2
 
 
