@@ -34,8 +34,19 @@ CHECKPOINTS = "checkpoints"
 LAST = f"{CHECKPOINTS}/last.pt"
 BEST = f"{CHECKPOINTS}/best.pt"
 SAMPLES = "samples"
-EVAL = "eval"
+SAMPLES_JSON = f"{SAMPLES}/samples.json"   # jobs.sample writes both, the reports read the .json
+SAMPLES_MD = f"{SAMPLES}/samples.md"
+EVAL = "eval"                       # evaluations' results, one JSON each:
+CAUSAL = "causal.json"              #   jobs.eval_causal (leak-free loss, future-leak probe)
+LENGTHS = "lengths.json"            #   jobs.eval_lengths (loss at several context lengths)
+ATTENTION_RANK = "attention_rank.json"   # jobs.attention_rank
 SLURM = "slurm"
+LOSS_PLOT = "loss.png"              # reports.curves, after training (and in the report's run folders)
+PPL_PLOT = "ppl.png"
+ACCURACY_PLOT = "accuracy.png"      # classifier runs (reports.classify)
+LABELS = "labels.json"              # classify: class ids -> label strings
+COMPARISON = "comparison.json"      # cpu_gpu_comparison: CPU vs GPU speed (and .md to read)
+COMPARISON_MD = "comparison.md"
 
 
 def runs_root(flag: Path | str | None = None) -> Path:

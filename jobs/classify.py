@@ -43,7 +43,6 @@ from jobs.stage import train_stage
 from reports.classify import write_accuracy_plot
 
 JOB = "classify"
-LABELS = "labels.json"
 
 
 def default() -> RunConfig:
@@ -156,7 +155,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     names = label_names(splits)
     _check_given(cfg, names)
     run_dir.mkdir(parents=True, exist_ok=True)
-    rundir.write_json(run_dir / LABELS, {"labels": names, **{f"{s}_examples": len(t) for s, (t, _) in
+    rundir.write_json(run_dir / rundir.LABELS, {"labels": names, **{f"{s}_examples": len(t) for s, (t, _) in
                                                              splits.items()}})
     cfg, model, encode, pad, tokenizer = _build(cfg, run_dir, splits, len(names))
     ids = {name: i for i, name in enumerate(names)}

@@ -56,7 +56,7 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
 
 def write_run_samples(run_dir: Path, cfg: RunConfig) -> None:
     """samples/ of the best weights as cfg.sample says (once: kept when already there); prints them."""
-    if (run_dir / rundir.SAMPLES / "samples.json").exists():
+    if (run_dir / rundir.SAMPLES_JSON).exists():
         return
     with phases.timed("sampling"):
         model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)
