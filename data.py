@@ -40,7 +40,7 @@ from data_roots import find, target_root
 from data_sources import DataError, download_files
 from gpt.batches import Batches, ExampleSet
 from gpt.config import DataConfig
-from gpt.rundir import read_json, umask_mode, write_json
+from gpt.rundir import atomic_file, read_json, umask_mode, write_json
 from gpt.tokenizer import (BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer, load_tokenizer,
                            save_tokenizer)
 
@@ -139,13 +139,6 @@ def _cache_key(cfg: DataConfig, files: dict[str, Path]) -> str:
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, array)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def prepare(cfg: DataConfig, data_root: Path | str | None = None,
             cache_dir: Path | str | None = None) -> tuple[Path, bool]:
     """Tokenize the corpus once into the cache; returns (prepared folder, True if it was cached)."""
@@ -166,7 +159,8 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
         start_s = time.perf_counter()
         tok, arrays = _tokenize(cfg, files)
         for split, ids in arrays.items():
-            _save_npy(tmp / f"{split}.npy", ids)
+            with atomic_file(tmp / f"{split}.npy") as f:   # fsynced before the folder's rename
+                np.save(f, ids)
         save_tokenizer(tok, tmp / "tokenizer.json")
         write_json(tmp / "meta.json", {"checksums": checksums(tmp, CACHED_FILES),
             "format": FORMAT, "dataset": cfg.dataset, "tokenizer": cfg.tokenizer,
