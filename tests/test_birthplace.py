@@ -1,11 +1,13 @@
 """Birth-place datasets and greedy answers (gpt/birthplace.py): structure, loss masks, purity."""
+import hashlib
+
 import numpy as np
 import pytest
 import torch
 
 from gpt import build_model
-from gpt.batches import _rng
-from gpt.birthplace import (CharCorruptionDataset, NameDataset, birthplace_vocabulary,
+from gpt.batches import ArrayExamples, _rng
+from gpt.birthplace import (CharCorruptionDataset, NameDataset, ascii_only, birthplace_vocabulary,
                             greedy_answers)
 from gpt.config import GPTConfig
 from gpt.tokenizer import MASK_CHAR, PAD_CHAR
@@ -130,3 +132,19 @@ def test_greedy_answers_batched_equal_one_by_one_and_crop_long_questions(tok):
     together = greedy_answers(model, tok, questions, max_new_tokens=8)
     alone = [greedy_answers(model, tok, [q], max_new_tokens=8)[0] for q in questions]
     assert together == alone and all(len(a) <= 8 and MASK_CHAR not in a for a in together)
+
+
+def test_name_dataset_batches_are_those_of_before_it_reused_array_examples(tok, data_root):
+    """The finetune presets' batches: a digest of these, computed while NameDataset still had its
+    own size/example, so the birthplace results do not move."""
+    def pairs(name: str, n: int) -> list[tuple[str, str]]:
+        lines = (data_root / "birth_places" / name).read_text(encoding="utf-8").splitlines()[:n]
+        return [tuple(ascii_only(line).split("\t")) for line in lines]
+    ds = NameDataset({"train": pairs("birth_places_train.tsv", 50), "val": pairs("birth_dev.tsv", 20)}, tok, BLOCK)
+    assert isinstance(ds, ArrayExamples)
+    digest = hashlib.sha256()
+    batches = [ds.train_batch(seed, index, 32) for seed in (0, 7) for index in range(5)]   # 3 epochs
+    for batch in batches + list(ds.eval_batches("val", 8, 0)):
+        for tensor in batch:
+            digest.update(tensor.numpy().tobytes())
+    assert digest.hexdigest()[:16] == "bcb3e030a585edcc"
