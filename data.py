@@ -98,7 +98,7 @@ def _source_names(cfg: DataConfig) -> dict[str, str]:
     return rels
 
 
-def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
+def tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
     """The tokenizer (from the training split only) and the 1-D token array of each split."""
     ds = entry(cfg.dataset)
     if ds.text:
@@ -157,7 +157,7 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
                         f"set DATA_CACHE=DIR to a writable folder") from None
     try:
         start_s = time.perf_counter()
-        tok, arrays = _tokenize(cfg, files)
+        tok, arrays = tokenize(cfg, files)
         for split, ids in arrays.items():
             with atomic_file(tmp / f"{split}.npy") as f:   # fsynced before the folder's rename
                 np.save(f, ids)
@@ -223,7 +223,8 @@ def download(name: str, data_root: Path | str) -> list[Path]:
 
 # ---------------------------------------------------------------- command line
 
-def _cli(argv: list[str] | None = None) -> None:
+def cli(argv: list[str] | None = None) -> None:
+    """`python data.py prepare|download ...`: `argv` as the command line's words (None: sys.argv)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      epilog="example: python data.py prepare tinyshakespeare --data-root DIR")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,4 +269,4 @@ def _cli(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    _cli()
+    cli()

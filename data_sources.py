@@ -77,7 +77,7 @@ def _open(url: str):
         raise OfflineError(f"cannot fetch {url} ({getattr(exc, 'reason', None) or exc})") from None
 
 
-def _check(source: Source, path: Path, url: str) -> None:
+def check_file(source: Source, path: Path, url: str) -> None:
     """DataError unless the file has the source's sha256 (or, lacking one, its git blob id)."""
     if source.sha256:
         kind, want, digest = "sha256", source.sha256, hashlib.sha256()
@@ -113,7 +113,7 @@ def _fetch_into(source: Source, path: Path, root: Path) -> None:
                     f.write(chunk)
                     bar.update(len(chunk))
                 f.flush()
-                _check(source, Path(f.name), url)   # before the rename: a damaged download never lands
+                check_file(source, Path(f.name), url)   # before the rename: a damaged download never lands
     except OSError as exc:
         raise DataError(f"cannot download {url} into {path} ({exc}); pass a writable --data-root") from None
     finally:
@@ -132,7 +132,7 @@ def download_files(sources: list[Source], data_root: Path | str) -> list[Path]:
         path = root / source.path
         if path.is_file():
             try:
-                _check(source, path, str(path))
+                check_file(source, path, str(path))
                 continue
             except DataError:
                 pass   # a damaged copy: fetch it again

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gpt import build_model
-from gpt.batches import ArrayExamples, _rng
+from gpt.batches import ArrayExamples, seeded_rng
 from gpt.birthplace import (CharCorruptionDataset, NameDataset, ascii_only, birthplace_vocabulary,
                             greedy_answers)
 from gpt.config import GPTConfig
@@ -39,8 +39,8 @@ def test_vocabulary_is_wiki_chars_after_pad_and_mask(tok, wiki):
 def test_span_corruption_examples_have_the_documented_form(corruption, tok):
     lengths, ratios = [], []
     for index in range(0, corruption.size("train"), 7):
-        rng = _rng(5, 0, index)
-        n, start, span = corruption.corrupt(index, _rng(5, 0, index))
+        rng = seeded_rng(5, 0, index)
+        n, start, span = corruption.corrupt(index, seeded_rng(5, 0, index))
         x, y, mask = corruption.example("train", index, rng)
         assert x.shape == y.shape == mask.shape == (BLOCK - 1,)
         seq = tok.decode(np.concatenate([x, y[-1:]]))
@@ -79,7 +79,7 @@ def test_name_dataset_loss_is_only_on_the_answer(tok):
     ds = NameDataset({"train": pairs, "val": pairs[:1]}, tok, 64)
     assert ds.size("train") == 2 and ds.size("val") == 1
     for i, (question, place) in enumerate(pairs):
-        x, y, mask = ds.example("train", i, _rng(0, i))
+        x, y, mask = ds.example("train", i, seeded_rng(0, i))
         assert x.shape == y.shape == mask.shape == (63,)
         seq = tok.decode(np.concatenate([x, y[-1:]]))
         assert seq == (question + MASK_CHAR + place + MASK_CHAR).ljust(64, PAD_CHAR)
