@@ -40,7 +40,7 @@ from data_roots import find, target_root
 from data_sources import DataError, download_files
 from gpt.batches import Batches, ExampleSet
 from gpt.config import DataConfig
-from gpt.rundir import read_json, umask_mode, write_json
+from gpt.rundir import atomic_file, read_json, umask_mode, write_json
 from gpt.tokenizer import (BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer, load_tokenizer,
                            save_tokenizer)
 
@@ -98,7 +98,7 @@ def _source_names(cfg: DataConfig) -> dict[str, str]:
     return rels
 
 
-def _tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
+def tokenize(cfg: DataConfig, files: dict[str, Path]) -> tuple[Tokenizer, dict[str, np.ndarray]]:
     """The tokenizer (from the training split only) and the 1-D token array of each split."""
     ds = entry(cfg.dataset)
     if ds.text:
@@ -139,13 +139,6 @@ def _cache_key(cfg: DataConfig, files: dict[str, Path]) -> str:
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, array)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def prepare(cfg: DataConfig, data_root: Path | str | None = None,
             cache_dir: Path | str | None = None) -> tuple[Path, bool]:
     """Tokenize the corpus once into the cache; returns (prepared folder, True if it was cached)."""
@@ -164,9 +157,10 @@ def prepare(cfg: DataConfig, data_root: Path | str | None = None,
                         f"set DATA_CACHE=DIR to a writable folder") from None
     try:
         start_s = time.perf_counter()
-        tok, arrays = _tokenize(cfg, files)
+        tok, arrays = tokenize(cfg, files)
         for split, ids in arrays.items():
-            _save_npy(tmp / f"{split}.npy", ids)
+            with atomic_file(tmp / f"{split}.npy") as f:   # fsynced before the folder's rename
+                np.save(f, ids)
         save_tokenizer(tok, tmp / "tokenizer.json")
         write_json(tmp / "meta.json", {"checksums": checksums(tmp, CACHED_FILES),
             "format": FORMAT, "dataset": cfg.dataset, "tokenizer": cfg.tokenizer,
@@ -229,7 +223,8 @@ def download(name: str, data_root: Path | str) -> list[Path]:
 
 # ---------------------------------------------------------------- command line
 
-def _cli(argv: list[str] | None = None) -> None:
+def cli(argv: list[str] | None = None) -> None:
+    """`python data.py prepare|download ...`: `argv` as the command line's words (None: sys.argv)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      epilog="example: python data.py prepare tinyshakespeare --data-root DIR")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,4 +269,4 @@ def _cli(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    _cli()
+    cli()

@@ -19,14 +19,13 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from gpt.rundir import umask_mode
+from gpt.rundir import atomic_file
 
 TIMEOUT_S = 30     # per socket operation: an unreachable host fails in seconds, not minutes
 CHUNK_BYTES = 1 << 20
@@ -78,7 +77,7 @@ def _open(url: str):
         raise OfflineError(f"cannot fetch {url} ({getattr(exc, 'reason', None) or exc})") from None
 
 
-def _check(source: Source, path: Path, url: str) -> None:
+def check_file(source: Source, path: Path, url: str) -> None:
     """DataError unless the file has the source's sha256 (or, lacking one, its git blob id)."""
     if source.sha256:
         kind, want, digest = "sha256", source.sha256, hashlib.sha256()
@@ -104,27 +103,20 @@ def _fetch_into(source: Source, path: Path, root: Path) -> None:
     response = _open(url)     # first: an unreachable source creates nothing
     created = _missing_parents(path, root)
     print(f"[data] downloading {source.path} from {url}", file=sys.stderr, flush=True)
-    tmp = None
     try:
         with response:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             size = int(response.headers.get("Content-Length") or 0) or None
-            with os.fdopen(fd, "wb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=source.path,
-                                                 disable=not sys.stderr.isatty(), leave=False) as bar:
+            # a failed download or check leaves no file: atomic_file removes its temp file
+            with atomic_file(path) as f, tqdm(total=size, unit="B", unit_scale=True, desc=source.path,
+                                              disable=not sys.stderr.isatty(), leave=False) as bar:
                 while chunk := response.read(CHUNK_BYTES):
                     f.write(chunk)
                     bar.update(len(chunk))
                 f.flush()
-                os.fsync(f.fileno())
-        _check(source, Path(tmp), url)
-        os.chmod(tmp, umask_mode())
-        os.replace(tmp, path)
+                check_file(source, Path(f.name), url)   # before the rename: a damaged download never lands
     except OSError as exc:
         raise DataError(f"cannot download {url} into {path} ({exc}); pass a writable --data-root") from None
     finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         if not path.exists():
             for folder in reversed(created):
                 try:
@@ -140,7 +132,7 @@ def download_files(sources: list[Source], data_root: Path | str) -> list[Path]:
         path = root / source.path
         if path.is_file():
             try:
-                _check(source, path, str(path))
+                check_file(source, path, str(path))
                 continue
             except DataError:
                 pass   # a damaged copy: fetch it again

@@ -40,7 +40,9 @@ class Batches(Protocol):
         """Deterministic batches over `split` in order; max_batches=0 means the whole split."""
 
 
-def _rng(*key: int) -> np.random.Generator:
+def seeded_rng(*key: int) -> np.random.Generator:
+    """The numpy generator of an integer key such as (seed, epoch, example): what makes batches
+    and random examples pure functions of their key."""
     return np.random.default_rng([abs(int(k)) for k in key])
 
 
@@ -69,7 +71,7 @@ class TokenStream:
     def train_batch(self, seed: int, index: int, batch_size: int) -> Batch:
         """Batch `index`: batch_size random windows drawn from (seed, index) alone, so resume is exact."""
         tokens = self.tokens["train"]
-        starts = _rng(seed, index).integers(0, len(tokens) - self.block_size - 1, batch_size)
+        starts = seeded_rng(seed, index).integers(0, len(tokens) - self.block_size - 1, batch_size)
         return self._windows(tokens, starts)
 
     def examples_before(self, index: int, batch_size: int) -> int:
@@ -126,7 +128,7 @@ class ExampleSet:
 
     def train_example(self, seed: int, epoch: int, example: int):
         """Training example `example` as drawn in `epoch`: its RNG is seeded from (seed, epoch, example)."""
-        return self.example("train", example, _rng(seed, epoch, example))
+        return self.example("train", example, seeded_rng(seed, epoch, example))
 
     _perm_cache: tuple[int, int, np.ndarray] | None = None
 
@@ -134,7 +136,7 @@ class ExampleSet:
         """The order of the train examples in `epoch`: a permutation drawn from (seed, epoch)."""
         cached = self._perm_cache
         if cached is None or cached[:2] != (seed, epoch):
-            cached = (seed, epoch, _rng(seed, epoch, 7919).permutation(self.size("train")))
+            cached = (seed, epoch, seeded_rng(seed, epoch, 7919).permutation(self.size("train")))
             self._perm_cache = cached
         return cached[2]
 
@@ -144,7 +146,8 @@ class ExampleSet:
         if max_batches:
             n = min(n, max_batches * batch_size)
         for start in range(0, n, batch_size):
-            yield self.stack([self.example(split, i, _rng(0, i)) for i in range(start, min(n, start + batch_size))])
+            yield self.stack([self.example(split, i, seeded_rng(0, i))
+                              for i in range(start, min(n, start + batch_size))])
 
 
 class ArrayExamples(ExampleSet):

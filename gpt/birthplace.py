@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gpt.batches import ExampleSet
+from gpt.batches import ArrayExamples, ExampleSet
 from gpt.sampling import generate
 from gpt.tokenizer import MASK_CHAR, PAD_CHAR, CharTokenizer
 
@@ -101,14 +101,14 @@ def example_problem(tokenizer: CharTokenizer, block_size: int, question: str, pl
     return None
 
 
-class NameDataset(ExampleSet):
-    """`question ⁇ place ⁇ □…` per (question, place) pair; {split: pairs} for "train" and "val"."""
+class NameDataset(ArrayExamples):
+    """`question ⁇ place ⁇ □…` per (question, place) pair; {split: pairs} for "train" and "val".
+    The encoded examples are fixed arrays, so ArrayExamples does the batching."""
 
     def __init__(self, pairs: dict[str, list[tuple[str, str]]], tokenizer: CharTokenizer,
                  block_size: int):
         _check_specials(tokenizer)
-        self.splits = tuple(pairs)
-        self.arrays = {}
+        arrays = {}
         for split, rows in pairs.items():
             if not rows:
                 raise ValueError(f"split {split!r} has no (question, place) pairs")
@@ -117,7 +117,8 @@ class NameDataset(ExampleSet):
                 q, p = problems[0]
                 raise ValueError(f"{len(problems)} pair(s) of split {split!r} cannot be encoded, "
                                  f"e.g. {q!r}: {example_problem(tokenizer, block_size, q, p)}")
-            self.arrays[split] = self._encode(rows, tokenizer, block_size)
+            arrays[split] = self._encode(rows, tokenizer, block_size)
+        super().__init__(arrays)
 
     @staticmethod
     def _encode(rows, tokenizer: CharTokenizer, block_size: int):
@@ -130,14 +131,6 @@ class NameDataset(ExampleSet):
             # target j is symbol j+1: the first target after the question is its ⁇
             mask[i, len(question) - 1:len(ids) - 1] = 1.0
         return seqs[:, :-1], seqs[:, 1:], mask
-
-    def size(self, split: str) -> int:
-        """Examples (one name -> birth place line each) in `split`."""
-        return len(self.arrays[split][0])
-
-    def example(self, split: str, index: int, rng: np.random.Generator):
-        x, y, m = self.arrays[split]
-        return x[index], y[index], m[index]
 
 
 @torch.no_grad()

@@ -59,7 +59,7 @@ def _attend(attn, x: torch.Tensor, cache: KVCache, layer: int) -> torch.Tensor:
     t, T = q.size(2), k.size(2)
     scores = attn.score.logits(q, k)                                  # (B, h, t, T)
     if t > 1:   # new query i sits at position T - t + i and sees keys 0 .. T - t + i
-        seen = torch.ones(t, T, dtype=torch.bool, device=x.device).tril(T - t)
+        seen = attn.causal(T, T)[T - t:]                              # (t, T)
         scores = scores.masked_fill(~seen, float("-inf"))
     return attn.output(torch.softmax(scores, dim=-1) @ v)             # (B, t, C)
 

@@ -198,7 +198,7 @@ def results_only(cfg):
     return dataclasses.replace(cfg, **changes)
 
 
-def _hashed(obj) -> Any:
+def hashed_dict(obj) -> Any:
     """The dict the hash is taken of: fields marked `added(...)` (gpt/config_fields.py) drop out
     while at their default, so a config that predates them hashes as it always did."""
     if not dataclasses.is_dataclass(obj):
@@ -208,12 +208,15 @@ def _hashed(obj) -> Any:
         value = getattr(obj, f.name)
         if f.metadata.get("hash_default", True) is False and value == f.default:
             continue
-        out[f.name] = _hashed(value)
+        out[f.name] = hashed_dict(value)
     return out
 
 
-def _digest(cfg) -> str:
-    blob = json.dumps(json.loads(json.dumps(_hashed(cfg))), sort_keys=True).encode()
+def digest(cfg) -> str:
+    """8 hex digits of hashed_dict(cfg), every field as it is: config_hash is the digest of
+    results_only(cfg); the digest of cfg itself names runs started before cosmetic fields left
+    the hash (locate_run_dir still finds them)."""
+    blob = json.dumps(json.loads(json.dumps(hashed_dict(cfg))), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:8]
 
 
@@ -222,12 +225,12 @@ def config_hash(cfg: RunConfig) -> str:
 
     Cosmetic fields (train.log_interval, train.progress, train.checkpoint_interval) are hashed at
     their defaults, so a config that leaves them there hashes as it did before they were cosmetic."""
-    return _digest(results_only(cfg))
+    return digest(results_only(cfg))
 
 
 def locate_run_dir(runs_root: Path, job: str, cfg: RunConfig) -> Path:
     """runs/<job>/<name>-<hash8>. A run started before cosmetic fields left the hash (so named by
     the hash of its cosmetic values too) is still found: that older dir is used if only it exists."""
     path = rundir.run_dir_for(runs_root, job, cfg.name, config_hash(cfg))
-    older = rundir.run_dir_for(runs_root, job, cfg.name, _digest(cfg))
+    older = rundir.run_dir_for(runs_root, job, cfg.name, digest(cfg))
     return older if not path.exists() and older.exists() else path

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt.attention.base import Mixer, causal_mask
+from gpt.attention.base import Mixer
 from gpt.config import GPTConfig
 from gpt.loss import lm_loss
 from gpt.model import GPT, MLP, make_norm
@@ -40,13 +40,14 @@ class CausalCrossAttention(Mixer):
         self.query = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.key_value = nn.Linear(cfg.n_embd, 2 * cfg.n_embd, bias=cfg.bias)
         self.add_output(cfg)
+        self.add_causal_mask(cfg)
         self.dropout_p = cfg.dropout
 
     def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor) -> torch.Tensor:
         """x_q (B, Tq, C), x_kv (B, Tk, C) -> (B, Tq, C)."""
         q = self.split_heads(self.query(x_q))                                   # (B, h, Tq, d)
         k, v = (self.split_heads(t) for t in self.key_value(x_kv).split(self.n_embd, dim=-1))
-        mask = causal_mask(q.size(-2), k.size(-2), q.device)                   # (Tq, Tk)
+        mask = self.causal(q.size(-2), k.size(-2))                   # (Tq, Tk)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                            dropout_p=self.dropout_p if self.training else 0.0)
         return self.output(y)

@@ -17,10 +17,13 @@ Every row also has "time" (unix seconds). Rows may repeat after a resume: keep t
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from gpt.rundir_checks import RunFileError, check_summary, valid_metrics_row
 
@@ -34,8 +37,19 @@ CHECKPOINTS = "checkpoints"
 LAST = f"{CHECKPOINTS}/last.pt"
 BEST = f"{CHECKPOINTS}/best.pt"
 SAMPLES = "samples"
-EVAL = "eval"
+SAMPLES_JSON = f"{SAMPLES}/samples.json"   # jobs.sample writes both, the reports read the .json
+SAMPLES_MD = f"{SAMPLES}/samples.md"
+EVAL = "eval"                       # evaluations' results, one JSON each:
+CAUSAL = "causal.json"              #   jobs.eval_causal (leak-free loss, future-leak probe)
+LENGTHS = "lengths.json"            #   jobs.eval_lengths (loss at several context lengths)
+ATTENTION_RANK = "attention_rank.json"   # jobs.attention_rank
 SLURM = "slurm"
+LOSS_PLOT = "loss.png"              # reports.curves, after training (and in the report's run folders)
+PPL_PLOT = "ppl.png"
+ACCURACY_PLOT = "accuracy.png"      # classifier runs (reports.classify)
+LABELS = "labels.json"              # classify: class ids -> label strings
+COMPARISON = "comparison.json"      # cpu_gpu_comparison: CPU vs GPU speed (and .md to read)
+COMPARISON_MD = "comparison.md"
 
 
 def runs_root(flag: Path | str | None = None) -> Path:
@@ -68,25 +82,37 @@ def umask_mode(is_dir: bool = False) -> int:
     return (0o777 if is_dir else 0o666) & ~_UMASK
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: never a half file (a failed
-    write, e.g. a full disk, removes the temp file and raises OSError naming `path`).
-    The file gets the umask's mode, as a plain open() would (teammates may read runs)."""
+@contextlib.contextmanager
+def atomic_file(path: Path, fsync: bool = True) -> Iterator[BinaryIO]:
+    """The one atomic writer: yields a binary file (its `name`: the temp path) beside `path`,
+    `.<name>.*.tmp` (what gpt.runlock.remove_stale_tmp sweeps after a kill), renamed over `path`
+    when the block ends without an error: never a half file. `fsync`: the content is on disk
+    before the rename (a figure that can be drawn again skips it). The file gets the umask's
+    mode, as a plain open() would (teammates may read runs). On an error the temp file goes and
+    the error is raised; an OSError naming no file (a full disk) names `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)   # reopened by name so that the caller can read the temp file back (a checksum)
     try:
-        os.fchmod(fd, umask_mode())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        os.chmod(tmp, umask_mode())
+        with open(tmp, "wb") as f:
+            yield f
             f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
             raise OSError(exc.errno, exc.strerror, str(path)) from None   # say which file (disk full)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through atomic_file (fsync, then rename)."""
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def write_json(path: Path, obj) -> None:

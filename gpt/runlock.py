@@ -28,6 +28,7 @@ import os
 import socket
 from pathlib import Path
 
+from gpt import rundir
 from gpt.checkpoint import CheckpointError
 
 LOCK = ".lock"
@@ -208,7 +209,7 @@ class RunLock:
 def remove_stale_tmp(run_dir: Path) -> list[Path]:
     """Delete `.<name>.*.tmp` files that interrupted atomic writes left (call with the lock held)."""
     run_dir = Path(run_dir)
-    stale = [p for folder in (run_dir, run_dir / "checkpoints") if folder.is_dir()
+    stale = [p for folder in (run_dir, run_dir / rundir.CHECKPOINTS) if folder.is_dir()
              for p in folder.glob(".*.tmp") if p.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)

@@ -53,10 +53,11 @@ from gpt.trainer_state import TrainState, check_config, check_resume, load_init_
 
 
 def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event | None = None,
-          attempt: int = 0, model: torch.nn.Module | None = None, finish: Callable | None = None) -> dict:
+          model: torch.nn.Module | None = None, finish: Callable | None = None) -> dict:
     """Train (or resume, or return the finished summary). `model`: one the caller built and
     initialised (a Hugging Face classifier, a backbone from cfg.init_from); default build_model.
-    `finish(run_dir) -> dict | None` (plots, samples, evals; joins the summary): rank 0, before summary.json."""
+    `finish(run_dir) -> dict | None` (plots, samples, evals; joins the summary): rank 0, before summary.json.
+    The rows' attempt: metrics.jsonl's count of starts (the job writes the launcher's to env.json)."""
     run_dir = Path(run_dir)
     if rundir.is_complete(run_dir):   # idempotent: a requeued or repeated job trains nothing again
         return rundir.read_summary(run_dir / rundir.SUMMARY)
@@ -74,10 +75,10 @@ def train(cfg: RunConfig, run_dir: Path, batches: Batches, stop: threading.Event
         distributed.check_same(world, "config hash", config_hash(cfg))
         with distributed.main_first(world, device, claim):
             with compile_errors_as_config_errors(cfg.train.compile):
-                return _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world, finish)
+                return _train_locked(cfg, run_dir, batches, stop, device, model, world, finish)
 
 
-def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world, finish) -> dict:
+def _train_locked(cfg, run_dir, batches, stop, device, model, world, finish) -> dict:
     enable_tf32(device, cfg.train.amp)
     torch.manual_seed(cfg.seed)   # the initial weights: a pure function of the seed
     caller_built = model is not None
@@ -95,9 +96,7 @@ def _train_locked(cfg, run_dir, batches, stop, attempt, device, model, world, fi
     # a rank that cannot see rank 0's last.pt would start over while the others resume
     distributed.check_same(world, "step to resume from (the run dir must be on a filesystem every "
                            "rank sees)", str(int(ckpt["step"]) if ckpt else 0))
-    loop = _Loop(cfg, run_dir, batches, model, optimizer, device, TrainState(ckpt), attempt, world)
-    loop.finish = finish          # rank 0, after the last checkpoint, before summary.json
-    return loop.run(stop)
+    return _Loop(cfg, run_dir, batches, model, optimizer, device, TrainState(ckpt), world, finish).run(stop)
 
 
 class _Loop:
@@ -106,15 +105,15 @@ class _Loop:
     a train row (every log_interval: the only host sync between evaluations and checkpoints),
     honour a stop request."""
 
-    def __init__(self, cfg, run_dir, batches, model, optimizer, device, state, attempt, world):
+    def __init__(self, cfg, run_dir, batches, model, optimizer, device, state, world, finish):
         self.cfg, self.run_dir, self.batches = cfg, run_dir, batches
         self.raw_model, self.optimizer, self.device, self.state = model, optimizer, device, state
-        self.world, self.finish = world, None   # finish: set by _train_locked (rank 0's end hook)
+        self.world, self.finish = world, finish   # rank 0, after the last checkpoint, before summary.json
         self.model = torch.compile(model) if cfg.train.compile else model   # evaluation: no DDP
         self.train_model = distributed.wrap(self.model, world, device)      # gradients averaged
         self.max_iters, self.per_epoch = total_iters(cfg, batches)
         self.metrics = run_dir / rundir.METRICS
-        self.attempt = max(attempt, attempts(self.metrics))   # 0-based: the starts before this one
+        self.attempt = attempts(self.metrics)   # 0-based: the starts before this one
         self.autocast = autocast_for(device, cfg.train.amp)
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)

@@ -24,7 +24,7 @@ from gpt.overrides import from_dict
 from jobs.errors import UserError
 from jobs.sample import load_run_model
 
-RESULT = "attention_rank.json"
+RESULT = rundir.ATTENTION_RANK
 
 
 def parse_ks(text: str) -> list[int]:

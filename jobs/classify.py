@@ -43,7 +43,6 @@ from jobs.stage import train_stage
 from reports.classify import write_accuracy_plot
 
 JOB = "classify"
-LABELS = "labels.json"
 
 
 def default() -> RunConfig:
@@ -107,7 +106,7 @@ def _char_safe(tokenizer):
     return lambda text: tokenizer.encode("".join(c for c in text if c in tokenizer.stoi))
 
 
-def _build(cfg: RunConfig, run_dir: Path, splits: dict, n_classes: int):
+def build_classifier(cfg: RunConfig, run_dir: Path, splits: dict, n_classes: int):
     """(cfg filled from the data, model, encode, pad id, tokenizer to save or None) for the
     configured backbone."""
     torch.manual_seed(cfg.seed)   # the fresh head's init is a function of the seed
@@ -156,9 +155,9 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     names = label_names(splits)
     _check_given(cfg, names)
     run_dir.mkdir(parents=True, exist_ok=True)
-    rundir.write_json(run_dir / LABELS, {"labels": names, **{f"{s}_examples": len(t) for s, (t, _) in
+    rundir.write_json(run_dir / rundir.LABELS, {"labels": names, **{f"{s}_examples": len(t) for s, (t, _) in
                                                              splits.items()}})
-    cfg, model, encode, pad, tokenizer = _build(cfg, run_dir, splits, len(names))
+    cfg, model, encode, pad, tokenizer = build_classifier(cfg, run_dir, splits, len(names))
     ids = {name: i for i, name in enumerate(names)}
     arrays = {split: encode_examples(encode, texts, [ids[v] for v in labels], cfg.model.block_size, pad)
               for split, (texts, labels) in splits.items()}

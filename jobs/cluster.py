@@ -191,7 +191,7 @@ def require_sbatch() -> None:
                           "or run here with --executor inline or --executor local")
 
 
-def _gpus(gres: str) -> int:
+def gres_gpus(gres: str) -> int:
     """GPUs in a `sinfo %G` string such as `gpu:2` or `gpu:a100:4(S:0-1),tmpdisk:100`."""
     return sum(int(m) for m in re.findall(r"(?:^|,)gpu(?::[^:,(]+)?:(\d+)", gres))
 
@@ -212,7 +212,7 @@ def check_cluster(res: Resources) -> str:
     nodes = []
     for line in slurm_command("sinfo", "-h", "-N", "-p", partition, "-o", "%N|%c|%m|%G").splitlines():
         name, cpus, mem_mb, gres = line.split("|")
-        nodes.append((name, int(cpus.rstrip("+")), int(mem_mb.rstrip("+")), _gpus(gres)))
+        nodes.append((name, int(cpus.rstrip("+")), int(mem_mb.rstrip("+")), gres_gpus(gres)))
     cpus = res.cpus * res.tasks_per_node   # --cpus is per task; a node runs tasks_per_node of them
     fits = [n for n in nodes if n[1] >= cpus and n[2] >= res.mem_gb * 1024 and n[3] >= res.gpus]
     if not fits:

@@ -85,9 +85,9 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
         rows.append(_row(device, summary, summary["steps"]))
     speedup = rows[0]["ms_per_step"] / rows[1]["ms_per_step"] if len(rows) == 2 else None
     result = {"steps": cfg.train.max_iters, "rows": rows, "speedup": speedup, "note": note}
-    rundir.write_json(run_dir / "comparison.json", result)
+    rundir.write_json(run_dir / rundir.COMPARISON, result)
     table = _markdown(result)
-    rundir.write_atomic(run_dir / "comparison.md", table.encode())
+    rundir.write_atomic(run_dir / rundir.COMPARISON_MD, table.encode())
     print(table, flush=True)
     write_env(run_dir, cfg.device, ctx.attempt)
     summary = {"status": "completed", "name": cfg.name, **result, "run_dir": str(run_dir)}

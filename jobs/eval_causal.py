@@ -33,7 +33,7 @@ from jobs.errors import UserError
 from jobs.eval_lengths import val_tokens
 from jobs.sample import load_run_model
 
-FILE = "causal.json"
+FILE = rundir.CAUSAL   # the default --out
 DEFAULT_MAX_TOKENS = 4096
 LEAK_TOLERANCE = 1e-4   # max |logit change| a causal model may show (float rounding of fused kernels)
 

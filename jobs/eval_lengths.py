@@ -28,7 +28,7 @@ from gpt.batches import TokenStream
 from jobs.errors import UserError
 from jobs.sample import load_run_model
 
-FILE = "lengths.json"
+FILE = rundir.LENGTHS   # the default --out
 DEFAULT_MAX_TOKENS = 32768
 
 

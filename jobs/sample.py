@@ -74,14 +74,13 @@ def sample_texts(model, tokenizer, prompts, temperatures, max_new_tokens: int, t
 
 def write_samples(run_dir: Path, rows: list[dict]) -> Path:
     """samples/samples.json (for reports) and samples/samples.md (to read)."""
-    folder = run_dir / rundir.SAMPLES
-    rundir.write_json(folder / "samples.json", rows)
+    rundir.write_json(run_dir / rundir.SAMPLES_JSON, rows)
     md = ["# Samples", ""]
     for r in rows:
         md += [f"## prompt {r['prompt']!r}, temperature {r['temperature']}, top-k {r['top_k']}, "
                f"top-p {r['top_p']}", "", "```", r["prompt"] + r["text"], "```", ""]
-    rundir.write_atomic(folder / "samples.md", "\n".join(md).encode())
-    return folder / "samples.md"
+    rundir.write_atomic(run_dir / rundir.SAMPLES_MD, "\n".join(md).encode())
+    return run_dir / rundir.SAMPLES_MD
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

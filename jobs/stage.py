@@ -50,13 +50,13 @@ def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokeniz
             write_run_plots(path)
         return after(path) if after is not None else None
     with phases.timed("train"):
-        summary = train(cfg, run_dir, batches, stop=ctx.stop, attempt=ctx.attempt, model=model, finish=finish)
+        summary = train(cfg, run_dir, batches, stop=ctx.stop, model=model, finish=finish)
     return {**summary, "run_dir": str(run_dir)}
 
 
 def write_run_samples(run_dir: Path, cfg: RunConfig) -> None:
     """samples/ of the best weights as cfg.sample says (once: kept when already there); prints them."""
-    if (run_dir / rundir.SAMPLES / "samples.json").exists():
+    if (run_dir / rundir.SAMPLES_JSON).exists():
         return
     with phases.timed("sampling"):
         model, tokenizer, _ = load_run_model(run_dir, "best", cfg.device)

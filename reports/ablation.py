@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import math
 
+from gpt import rundir
 from reports.labels import flatten
 from reports.load import Run
 from reports.tables import Table, fmt
 
 JOB = "attention_ablation"
-LENGTHS_FILE = "lengths.json"
-CAUSAL_FILE = "causal.json"
 # the attention settings and their defaults (GPTConfig); old configs lack the newer keys
 SETTINGS = {"attention": "fused", "mask": "causal", "score": "scaled_dot", "qkv": "separate",
             "pos_embedding": "learned"}
@@ -77,7 +76,7 @@ def sees_future(run: Run, causal: dict | None) -> bool:
 
 def _row(run: Run) -> dict:
     block = run.cfg("model.block_size")
-    lengths, causal = _eval(run, LENGTHS_FILE, "lengths"), _eval(run, CAUSAL_FILE, "causal")
+    lengths, causal = _eval(run, rundir.LENGTHS, "lengths"), _eval(run, rundir.CAUSAL, "causal")
     return {"run": run, "variant": variant_label(run), "group": run.ref.group,
             "params": run.summary.get("n_params"), "best_val_ppl": run.summary.get("best_val_ppl"),
             "leak_free_loss": _number((causal or {}).get("loss")),

@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from gpt import rundir
 from reports import cards, classify, comparison, evals, memory, reproduction, samples, summary
 from reports.ablation_section import ablation_sections
 from reports.curves import read_curves
@@ -78,7 +79,7 @@ def _run_section(b: Builder, run: Run) -> Section:
     """The run card, loss and perplexity figures and the samples table of one run."""
     curves = read_curves(run.rows)
     folder = b.out_dir / "runs" / run.ref.key
-    paths = [folder / "loss.png", folder / "ppl.png"]
+    paths = [folder / rundir.LOSS_PLOT, folder / rundir.PPL_PLOT]
     title = figure_title(run)
     fresh = b.state.is_fresh(paths, fingerprint(title, dataclasses.asdict(curves)))
     if not fresh:
@@ -213,7 +214,7 @@ def _classify_section(b: Builder, runs: list[Run]) -> Section | None:
     if items is None:
         return None
     for run in filter(classify.is_classifier, runs):
-        rel_path = f"runs/{run.ref.key}/accuracy.png"
+        rel_path = f"runs/{run.ref.key}/{rundir.ACCURACY_PLOT}"
         digest = [run.ref.title, classify.accuracy_series(run.rows)]
         if b.figure(rel_path, digest, lambda run=run: classify.accuracy_figure(run.rows, run.ref.title)):
             items.append(FigureItem(rel_path, f"Train and validation accuracy against epochs, "

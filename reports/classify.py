@@ -89,7 +89,7 @@ def write_accuracy_plot(run_dir: Path, out_dir: Path | None = None) -> Path:
     """accuracy.png of the run in `run_dir`, into `out_dir` (default: the run dir)."""
     run_dir = Path(run_dir)
     fig = accuracy_figure(rundir.read_jsonl(run_dir / rundir.METRICS), run_dir.name)
-    return save_figure(fig, Path(out_dir or run_dir) / "accuracy.png")
+    return save_figure(fig, Path(out_dir or run_dir) / rundir.ACCURACY_PLOT)
 
 
 def is_classifier(run: Run) -> bool:

@@ -167,8 +167,8 @@ class RunPlotter:
     def write(self, curves: RunCurves, title: str, out_dir: Path) -> list[Path]:
         """Draw and save `loss.png` and `ppl.png` into `out_dir`."""
         loss_fig, ppl_fig = self.draw(curves, title)
-        return [save_figure(loss_fig, Path(out_dir) / "loss.png"),
-                save_figure(ppl_fig, Path(out_dir) / "ppl.png")]
+        return [save_figure(loss_fig, Path(out_dir) / rundir.LOSS_PLOT),
+                save_figure(ppl_fig, Path(out_dir) / rundir.PPL_PLOT)]
 
 
 def write_run_plots(run_dir: Path, out_dir: Path | None = None) -> list[Path]:

@@ -6,8 +6,6 @@ nothing needs closing; tests inspect the figures before they are saved.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.axes import Axes
@@ -15,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from gpt.rundir import umask_mode
+from gpt.rundir import atomic_file
 
 FIGSIZE_IN = (8.0, 5.0)   # at DPI: 1200 x 750 pixels, readable when printed or projected
 DPI = 150
@@ -66,16 +64,8 @@ def log_y(ax: Axes) -> None:
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    """Write `fig` as PNG to `path` through a temp file and a rename: never a half image."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, umask_mode())   # mkstemp makes it 0600: follow the umask instead
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", pil_kwargs=PNG_OPTIONS)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `fig` as PNG to `path` through a temp file and a rename (gpt.rundir.atomic_file):
+    never a half image. No fsync: a figure lost to a crash is drawn again by the next build."""
+    with atomic_file(path, fsync=False) as f:
+        fig.savefig(f, format="png", pil_kwargs=PNG_OPTIONS)
+    return Path(path)

@@ -13,8 +13,6 @@ import pandas as pd
 from gpt import rundir
 from reports.discover import RunRef
 
-COMPARISON = "comparison.json"
-SAMPLES_FILE = "samples/samples.json"
 KNOWN_CONFIG_KEYS = {"name", "seed", "device", "model", "data", "optim", "train", "sample", "init_from",
                      # evaluate's own config (jobs/evaluate.py EvalConfig)
                      "run_dir", "eval_file", "checkpoint", "max_answer_chars", "text_fidelity"}
@@ -142,6 +140,6 @@ def _read_files(run: Run) -> None:
     run.env = _read_optional_json(run, rundir.ENV) or {}
     run.summary = _read_optional_json(run, rundir.SUMMARY) or {}
     _read_metrics(run)
-    run.samples = [s for s in _read_optional_json(run, SAMPLES_FILE, list) or [] if isinstance(s, dict)]
-    run.comparison = _read_optional_json(run, COMPARISON)
+    run.samples = [s for s in _read_optional_json(run, rundir.SAMPLES_JSON, list) or [] if isinstance(s, dict)]
+    run.comparison = _read_optional_json(run, rundir.COMPARISON)
     _read_evals(run)

@@ -1,11 +1,13 @@
 """Birth-place datasets and greedy answers (gpt/birthplace.py): structure, loss masks, purity."""
+import hashlib
+
 import numpy as np
 import pytest
 import torch
 
 from gpt import build_model
-from gpt.batches import _rng
-from gpt.birthplace import (CharCorruptionDataset, NameDataset, birthplace_vocabulary,
+from gpt.batches import ArrayExamples, seeded_rng
+from gpt.birthplace import (CharCorruptionDataset, NameDataset, ascii_only, birthplace_vocabulary,
                             greedy_answers)
 from gpt.config import GPTConfig
 from gpt.tokenizer import MASK_CHAR, PAD_CHAR
@@ -37,8 +39,8 @@ def test_vocabulary_is_wiki_chars_after_pad_and_mask(tok, wiki):
 def test_span_corruption_examples_have_the_documented_form(corruption, tok):
     lengths, ratios = [], []
     for index in range(0, corruption.size("train"), 7):
-        rng = _rng(5, 0, index)
-        n, start, span = corruption.corrupt(index, _rng(5, 0, index))
+        rng = seeded_rng(5, 0, index)
+        n, start, span = corruption.corrupt(index, seeded_rng(5, 0, index))
         x, y, mask = corruption.example("train", index, rng)
         assert x.shape == y.shape == mask.shape == (BLOCK - 1,)
         seq = tok.decode(np.concatenate([x, y[-1:]]))
@@ -77,7 +79,7 @@ def test_name_dataset_loss_is_only_on_the_answer(tok):
     ds = NameDataset({"train": pairs, "val": pairs[:1]}, tok, 64)
     assert ds.size("train") == 2 and ds.size("val") == 1
     for i, (question, place) in enumerate(pairs):
-        x, y, mask = ds.example("train", i, _rng(0, i))
+        x, y, mask = ds.example("train", i, seeded_rng(0, i))
         assert x.shape == y.shape == mask.shape == (63,)
         seq = tok.decode(np.concatenate([x, y[-1:]]))
         assert seq == (question + MASK_CHAR + place + MASK_CHAR).ljust(64, PAD_CHAR)
@@ -130,3 +132,19 @@ def test_greedy_answers_batched_equal_one_by_one_and_crop_long_questions(tok):
     together = greedy_answers(model, tok, questions, max_new_tokens=8)
     alone = [greedy_answers(model, tok, [q], max_new_tokens=8)[0] for q in questions]
     assert together == alone and all(len(a) <= 8 and MASK_CHAR not in a for a in together)
+
+
+def test_name_dataset_batches_are_those_of_before_it_reused_array_examples(tok, data_root):
+    """The finetune presets' batches: a digest of these, computed while NameDataset still had its
+    own size/example, so the birthplace results do not move."""
+    def pairs(name: str, n: int) -> list[tuple[str, str]]:
+        lines = (data_root / "birth_places" / name).read_text(encoding="utf-8").splitlines()[:n]
+        return [tuple(ascii_only(line).split("\t")) for line in lines]
+    ds = NameDataset({"train": pairs("birth_places_train.tsv", 50), "val": pairs("birth_dev.tsv", 20)}, tok, BLOCK)
+    assert isinstance(ds, ArrayExamples)
+    digest = hashlib.sha256()
+    batches = [ds.train_batch(seed, index, 32) for seed in (0, 7) for index in range(5)]   # 3 epochs
+    for batch in batches + list(ds.eval_batches("val", 8, 0)):
+        for tensor in batch:
+            digest.update(tensor.numpy().tobytes())
+    assert digest.hexdigest()[:16] == "bcb3e030a585edcc"

@@ -133,8 +133,8 @@ def test_config_parts_and_old_runs():
         del old["data"][key]
     del old["train"]["select_by"]
     assert from_dict(old) == RunConfig()                 # config.json of runs made before classify
-    from gpt.overrides import _hashed
-    hashed = _hashed(RunConfig())                        # old run dirs keep their names
+    from gpt.overrides import hashed_dict
+    hashed = hashed_dict(RunConfig())                        # old run dirs keep their names
     assert "select_by" not in hashed["train"] and "test_split" not in hashed["data"]
     for bad, hint in (("model.pooling=max", "last, mean"), ("train.select_by=acc", "val_accuracy"),
                       ("model.source=roberta", "hf:NAME"), ("optim.name=lamb", "adagrad"),
@@ -235,13 +235,13 @@ def test_init_from_a_language_model_run_loads_its_backbone_and_tokenizer(labelle
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     splits = {"train": read_tsv(labelled / "train.tsv")}
-    filled, model, _, _, tokenizer = classify._build(cfg, run_dir, splits, 2)
+    filled, model, _, _, tokenizer = classify.build_classifier(cfg, run_dir, splits, 2)
     assert filled.model.backbone == lm.model and filled.model.vocab_size == tok.vocab_size
     lm_weights = load_checkpoint(lm_dir / rundir.BEST)["model"]
     assert all(torch.equal(v, lm_weights[k]) for k, v in model.gpt.state_dict().items())
     assert tokenizer.to_json() == tok.to_json()      # the run saves it (jobs/stage.py)
     with pytest.raises(UserError, match="not a finished language-model run"):
-        classify._build(dataclasses.replace(cfg, init_from=str(tmp_path)), run_dir, splits, 2)
+        classify.build_classifier(dataclasses.replace(cfg, init_from=str(tmp_path)), run_dir, splits, 2)
 
 
 def test_report_shows_accuracy_curves_and_the_grid_with_the_best_in_bold(labelled, tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from gpt.batches import ArrayExamples
 from gpt.config import GPTConfig, RunConfig, TrainConfig
-from gpt.overrides import _digest, apply_overrides, config_hash, locate_run_dir
+from gpt.overrides import apply_overrides, digest, config_hash, locate_run_dir
 from gpt.trainer import train
 from jobs.full_run import PRESETS
 from stop_after import StopAfter
@@ -30,10 +30,10 @@ def test_configs_with_cosmetic_defaults_keep_their_old_hash():
 
 def test_a_run_named_by_the_older_hash_is_still_found(tmp_path):
     cfg = PRESETS["default"]()                      # log_interval=50: its name was a different hash
-    assert _digest(cfg) != config_hash(cfg)
+    assert digest(cfg) != config_hash(cfg)
     new = locate_run_dir(tmp_path, "full_run", cfg)
     assert new.name == f"{cfg.name}-{config_hash(cfg)}"
-    older = tmp_path / "full_run" / f"{cfg.name}-{_digest(cfg)}"
+    older = tmp_path / "full_run" / f"{cfg.name}-{digest(cfg)}"
     older.mkdir(parents=True)
     assert locate_run_dir(tmp_path, "full_run", cfg) == older
     new.mkdir()                                      # once both exist, the current name wins
@@ -58,7 +58,7 @@ def test_changing_how_progress_is_shown_resumes_the_same_run(tmp_path):
     shown = apply_overrides(cfg, ["train.progress=lines", "train.log_interval=2"])
     run_dir = locate_run_dir(tmp_path, "j", shown)
     assert run_dir == locate_run_dir(tmp_path, "j", cfg)
-    summary = train(shown, run_dir, batches, attempt=1)
+    summary = train(shown, run_dir, batches)
     assert summary["status"] == "completed" and summary["attempts"] == 2
 
 

@@ -45,7 +45,7 @@ def test_second_load_hits_the_cache(data_root, tmp_path, monkeypatch):
 
     def no_tokenizing(*args):
         raise AssertionError("prepared again despite the cache")
-    monkeypatch.setattr(data, "_tokenize", no_tokenizing)
+    monkeypatch.setattr(data, "tokenize", no_tokenizing)
     second = load(DataConfig(), block_size=16, data_root=data_root, cache_dir=tmp_path)
     assert second.info["cache_hit"] is True and second.info["cache_dir"] == first.info["cache_dir"]
     assert [p.name for p in tmp_path.iterdir()] == [Path(first.info["cache_dir"]).name]
@@ -54,13 +54,13 @@ def test_second_load_hits_the_cache(data_root, tmp_path, monkeypatch):
 
 
 def test_concurrent_prepare_keeps_the_first_complete_copy(data_root, tmp_path, monkeypatch):
-    real_tokenize = data._tokenize
+    real_tokenize = data.tokenize
 
     def racing(cfg, files):   # another Slurm task finishes while this one is still tokenizing
-        monkeypatch.setattr(data, "_tokenize", real_tokenize)
+        monkeypatch.setattr(data, "tokenize", real_tokenize)
         data.prepare(cfg, data_root, tmp_path)
         return real_tokenize(cfg, files)
-    monkeypatch.setattr(data, "_tokenize", racing)
+    monkeypatch.setattr(data, "tokenize", racing)
     folder, cached = data.prepare(DataConfig(), data_root, tmp_path)
     assert not cached and (folder / "meta.json").is_file()
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]   # no temp folders left
@@ -162,10 +162,10 @@ def test_git_blob_check_for_files_without_sha256(tmp_path):
     source = Source("x.txt", "https://example.invalid/x.txt",
                     git_blob="ce013625030ba8dba906f756967f9e9ca394464a")
     (tmp_path / "x.txt").write_bytes(b"hello\n")
-    data_sources._check(source, tmp_path / "x.txt", source.url)
+    data_sources.check_file(source, tmp_path / "x.txt", source.url)
     (tmp_path / "x.txt").write_bytes(b"hello")
     with pytest.raises(DataError, match="git blob id"):
-        data_sources._check(source, tmp_path / "x.txt", source.url)
+        data_sources.check_file(source, tmp_path / "x.txt", source.url)
     train = next(s for s in sources()["wikitext2"] if s.path.endswith("train.txt"))
     assert (train.sha256, train.git_blob) == ("", "2d84b35af79e411d73ea7cae83c73964c6ac83b4")
     assert all(s.sha256 or s.git_blob for group in sources().values() for s in group)
@@ -175,11 +175,11 @@ def test_git_blob_check_for_files_without_sha256(tmp_path):
 def test_cli_help_and_errors(capsys, data_root, tmp_path):
     for argv in (["--help"], ["prepare", "--help"], ["download", "--help"]):
         with pytest.raises(SystemExit) as exit_:
-            data._cli(argv)
+            data.cli(argv)
         assert exit_.value.code == 0
     assert "--cache-dir" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
-        data._cli(["prepare", "wikitext2", "--data-root", str(data_root), "--cache-dir", str(tmp_path)])
+        data.cli(["prepare", "wikitext2", "--data-root", str(data_root), "--cache-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1
 

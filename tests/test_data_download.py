@@ -63,7 +63,7 @@ def test_download_checks_the_sha256_before_keeping_a_file(mirror, tmp_path, caps
         data.download("tinyshakespeare", dest)
     assert _tree(dest) == []                                  # no file, no temp file, no folder
     _serve(folder, SHAKESPEARE, real)
-    data._cli(["download", "tinyshakespeare", "--data-root", str(dest)])
+    data.cli(["download", "tinyshakespeare", "--data-root", str(dest)])
     assert capsys.readouterr().out.splitlines() == [f"wrote {dest / SHAKESPEARE}",
                                                     f"tinyshakespeare: files in {dest} verified"]
     assert (dest / SHAKESPEARE).read_bytes() == real and _tree(dest) == [dest / "tinyshakespeare",

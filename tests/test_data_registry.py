@@ -45,7 +45,7 @@ def test_a_dataset_that_is_one_entry_loads_end_to_end(toy, tmp_path, capsys):
     assert x.shape == y.shape == (2, 4) and mask is None and (x[:, 1:] == y[:, :-1]).all()
     again = data.load(DataConfig(dataset="toy", tokenizer="word"), 8, toy, tmp_path / "cache")
     assert again.info["cache_hit"] and again.info["cache_dir"] == info["cache_dir"]
-    data._cli(["prepare", "toy", "--data-root", str(toy), "--cache-dir", str(tmp_path / "cache")])
+    data.cli(["prepare", "toy", "--data-root", str(toy), "--cache-dir", str(tmp_path / "cache")])
     assert capsys.readouterr().out.startswith("cached ")   # the CLI knows it too, default tokenizer first
 
 

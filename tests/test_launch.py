@@ -15,7 +15,7 @@ import submitit
 
 from gpt import rundir
 from gpt.overrides import apply_overrides
-from jobs.cluster import LaunchError, _gpus, check_shared, load_resources
+from jobs.cluster import LaunchError, check_shared, gres_gpus, load_resources
 from jobs.context import JobContext
 from jobs.full_run import smoke
 from jobs.launch_local import SubmittedRun
@@ -55,7 +55,8 @@ def test_resources_bad_values_say_what_to_fix(tmp_path, monkeypatch, profile, en
 
 
 def test_gpus_parsed_from_sinfo_gres():
-    assert [_gpus(g) for g in ("gpu:2", "gpu:a100:4(S:0-1),tmpdisk:100", "(null)", "gpu:a:2,gpu:b:1")] == [2, 4, 0, 3]
+    gres = ("gpu:2", "gpu:a100:4(S:0-1),tmpdisk:100", "(null)", "gpu:a:2,gpu:b:1")
+    assert [gres_gpus(g) for g in gres] == [2, 4, 0, 3]
 
 
 def test_node_local_folders_refused_unless_allowed(tmp_path):

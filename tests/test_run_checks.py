@@ -1,5 +1,5 @@
 """The torch-free run-dir checks (gpt/rundir_checks.py), the lock's staleness proofs with real
-processes (gpt/runlock.py), and writes under a real file-size limit (gpt/rundir.py)."""
+processes (gpt/runlock.py), writes under a real file-size limit and the atomic writer (gpt/rundir.py)."""
 import json
 import os
 import resource
@@ -107,3 +107,18 @@ def test_a_write_past_the_file_size_limit_leaves_the_old_file_and_no_half_file(t
     assert res.returncode != 0 and "File too large" in res.stderr
     assert str(tmp_path) in res.stderr.splitlines()[-1]      # the error names the file
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_atomic_writer_leaves_the_old_file_on_an_error_and_the_umask_mode_on_success(tmp_path):
+    path = tmp_path / "fig.png"
+    path.write_bytes(b"old")
+    with pytest.raises(ValueError, match="drawing failed"):
+        with rundir.atomic_file(path, fsync=False) as f:
+            f.write(b"half")
+            assert Path(f.name).parent == tmp_path and Path(f.name).name.startswith(".fig.png.")
+            raise ValueError("drawing failed")
+    assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+    with rundir.atomic_file(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new" and path.stat().st_mode & 0o777 == rundir.umask_mode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]

@@ -164,10 +164,10 @@ def test_a_mutated_metrics_row_never_reaches_the_summary(base, tmp_path, field):
 
 @pytest.mark.parametrize("field", ["pid", "host", "job_id", "restart", "started"])
 def test_every_lock_field_mutated_is_refused_or_taken_over_only_when_stale(base, tmp_path, field):
-    from gpt.runlock import _me, started
+    from gpt.runlock import RunLock, started
     for label, value in VALUES.items():
         work, run = _copy(base, tmp_path, f"{field}-{label}")
-        holder = {**_me(), "pid": 1, "started": started(1)}   # pid 1 runs: a valid lock of it is held
+        holder = {**RunLock(run).me, "pid": 1, "started": started(1)}   # pid 1 runs: a valid lock of it is held
         _set(holder, field, value)
         (run / ".lock").write_text(json.dumps(holder))
         (run / "summary.json").unlink()

@@ -48,7 +48,7 @@ def _same(mirrored: list[tuple[int, float]], expected: list[tuple[int, float]]) 
 
 def _stopped_and_resumed(cfg: RunConfig, run_dir: Path, stream) -> None:
     assert train(cfg, run_dir, stream, stop=StopAfter(7))["status"] == "interrupted"
-    assert train(cfg, run_dir, stream, attempt=1)["status"] == "completed"
+    assert train(cfg, run_dir, stream)["status"] == "completed"
 
 
 def test_loggers_keep_the_run_dir_hash_and_refuse_unknown_names():
@@ -76,7 +76,7 @@ def test_tensorboard_turned_on_at_resume_is_filled_from_metrics(tmp_path, stream
     run_dir = tmp_path / "t-0123abcd"
     assert train(_cfg(""), run_dir, stream, stop=StopAfter(7))["status"] == "interrupted"
     assert not (run_dir / "tensorboard").exists()
-    train(_cfg("tensorboard"), run_dir, stream, attempt=1)     # same run dir: loggers is cosmetic
+    train(_cfg("tensorboard"), run_dir, stream)     # same run dir: loggers is cosmetic
     acc = EventAccumulator(str(run_dir / "tensorboard"))
     acc.Reload()
     assert _same([(e.step, e.value) for e in acc.Scalars("train/loss")], _metrics(run_dir, "train"))

@@ -51,7 +51,7 @@ def test_resume_is_bit_exact(shakespeare, tmp_path, stop_at, accum):
     first = train(cfg, tmp_path / "b", shakespeare.batches, stop=StopAfter(stop_at))
     assert first["status"] == "interrupted" and first["steps"] == stop_at
     assert not (tmp_path / "b" / rundir.SUMMARY).exists()
-    resumed = train(cfg, tmp_path / "b", shakespeare.batches, attempt=1)
+    resumed = train(cfg, tmp_path / "b", shakespeare.batches)
     assert _losses(tmp_path / "a") == _losses(tmp_path / "b")     # bit for bit
     assert _losses(tmp_path / "a", "val") == _losses(tmp_path / "b", "val")
     assert straight["best_val_loss"] == resumed["best_val_loss"]

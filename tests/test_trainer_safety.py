@@ -55,7 +55,7 @@ def test_a_divergent_run_never_saves_a_non_finite_state(stream, tmp_path, log_in
     losses = [r["loss"] for r in rundir.read_jsonl(tmp_path / "r" / rundir.METRICS) if r["kind"] == "train"]
     assert all(np.isfinite(losses))                  # no NaN row either
     with pytest.raises(DivergedError, match="last good state"):   # the rerun resumes from step 10
-        train(cfg, tmp_path / "r", stream, attempt=1)
+        train(cfg, tmp_path / "r", stream)
     starts = [r for r in rundir.read_jsonl(tmp_path / "r" / rundir.METRICS) if r["kind"] == "start"]
     assert starts[-1]["resumed"] is True and starts[-1]["step"] == 10
     assert load_checkpoint(last)["step"] == 10 and _all_finite(last)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from gpt.attention.base import LinearQKV, Mixer, causal_mask
+from gpt.attention.base import LinearQKV, Mixer
 from gpt.config import GPTConfig
 
 LOGIT_CLAMP = 30.0   # exp(30) * block_size * exp(30) stays far below float32's max (~exp(88))
@@ -27,6 +27,7 @@ class AFTAttention(Mixer):
         self.qkv = LinearQKV(cfg.n_embd, "separate", cfg.bias)
         self.pos_bias = nn.Parameter(torch.zeros(cfg.block_size, cfg.block_size))   # w (T, T)
         self.add_output(cfg)
+        self.add_causal_mask(cfg)
 
     def forward(self, x: torch.Tensor, return_weights: bool = False):
         """x (B, T, C) -> (y (B, T, C), None)."""
@@ -34,7 +35,7 @@ class AFTAttention(Mixer):
         T, dtype = x.size(1), v.dtype
         with torch.autocast(device_type=x.device.type, enabled=False):   # sums of exp in float32
             w = self.pos_bias[:T, :T].float().clamp(-LOGIT_CLAMP, LOGIT_CLAMP)
-            ew = w.exp().masked_fill(~causal_mask(T, T, x.device), 0.0)   # (T, T), causal
+            ew = w.exp().masked_fill(~self.causal(T, T), 0.0)   # (T, T), causal
             ek = k.float().clamp(-LOGIT_CLAMP, LOGIT_CLAMP).exp()         # (B, T, C)
             num = ew @ (ek * v.float())                                    # (B, T, C)
             den = ew @ ek                                                  # (B, T, C), > 0

@@ -26,6 +26,19 @@ class Mixer(nn.Module):
         super().__init__()
         self.n_head, self.n_embd, self.head_dim = cfg.n_head, cfg.n_embd, cfg.head_dim
 
+    def add_causal_mask(self, cfg: GPTConfig) -> None:
+        """Register `tril`, causal_mask(block_size, block_size), for the mixers that mask on every
+        forward: built once, not per step. Not persistent: state dicts keep their keys, so
+        checkpoints from before load strictly."""
+        self.register_buffer("tril", causal_mask(cfg.block_size, cfg.block_size, None), persistent=False)
+
+    def causal(self, Tq: int, Tk: int) -> torch.Tensor:
+        """causal_mask(Tq, Tk) as `tril[:Tq, :Tk]`; built for the call past block_size (positions
+        with no length limit, RoPE or ALiBi, evaluated beyond the training length)."""
+        if Tq <= self.tril.size(0) and Tk <= self.tril.size(1):
+            return self.tril[:Tq, :Tk]
+        return causal_mask(Tq, Tk, self.tril.device)
+
     def add_output(self, cfg: GPTConfig) -> None:
         """Create `proj` and its dropout. Subclasses call it after their own projections: modules
         are initialised in registration order, so the default mixer draws today's initial weights."""

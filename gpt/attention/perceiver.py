@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt.attention.base import Mixer, causal_mask
+from gpt.attention.base import Mixer
 from gpt.config import GPTConfig
 
 
@@ -41,6 +41,7 @@ class PerceiverAttention(Mixer):
         self.up_q = nn.Linear(C, C, bias=cfg.bias)          # token queries
         self.up_kv = nn.Linear(C, 2 * C, bias=cfg.bias)     # latent keys, values
         self.add_output(cfg)
+        self.add_causal_mask(cfg)
         self.dropout_p = cfg.dropout
 
     def cross(self, q_in: torch.Tensor, kv_in: torch.Tensor, q_proj: nn.Linear,
@@ -48,7 +49,7 @@ class PerceiverAttention(Mixer):
         """Causal cross-attention: queries (B, Tq, C) over keys/values (B, Tk, C) -> (B, h, Tq, d)."""
         q = self.split_heads(q_proj(q_in))
         k, v = (self.split_heads(t) for t in kv_proj(kv_in).split(self.n_embd, dim=-1))
-        mask = causal_mask(q.size(-2), k.size(-2), q.device)          # (Tq, Tk): tril[:Tq, :Tk]
+        mask = self.causal(q.size(-2), k.size(-2))          # (Tq, Tk): tril[:Tq, :Tk]
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                               dropout_p=self.dropout_p if self.training else 0.0)
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt.attention.base import Mixer, causal_mask, make_qkv
+from gpt.attention.base import Mixer, make_qkv
 from gpt.attention.scores import make_score
 from gpt.config import GPTConfig
 from gpt.positions import ALiBi, RoPE
@@ -32,6 +32,7 @@ class SoftmaxAttention(Mixer):
         self.qkv = make_qkv(cfg)
         self.score = make_score(cfg)
         self.add_output(cfg)
+        self.add_causal_mask(cfg)
         self.rope = RoPE(cfg.head_dim) if cfg.pos_embedding == "rope" else None
         self.alibi = ALiBi(cfg.n_head) if cfg.pos_embedding == "alibi" else None
         self.attn_dropout = nn.Dropout(cfg.dropout)
@@ -44,7 +45,7 @@ class SoftmaxAttention(Mixer):
         scores = self.score.logits(q, k)                  # pairwise similarities (B, h, T, T)
         if self.alibi is not None:
             scores = scores + self.alibi(T, q.device)     # -slope * distance (h, T, T)
-        causal = causal_mask(T, T, q.device)
+        causal = self.causal(T, T)
         if self.naive:   # the wrong way: the softmax has already seen the future
             weights = torch.softmax(scores, dim=-1).masked_fill(~causal, 0.0)
         else:
@@ -62,7 +63,7 @@ class SoftmaxAttention(Mixer):
             return F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout_p,
                                                   scale=scale)
         T = q.size(-2)
-        bias = self.alibi(T, q.device).masked_fill(~causal_mask(T, T, q.device), float("-inf"))
+        bias = self.alibi(T, q.device).masked_fill(~self.causal(T, T), float("-inf"))
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype),
                                               dropout_p=dropout_p, scale=scale)
 

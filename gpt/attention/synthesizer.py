@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from gpt.attention.base import Mixer, causal_mask
+from gpt.attention.base import Mixer
 from gpt.config import GPTConfig
 
 
@@ -23,6 +23,7 @@ class SynthesizerAttention(Mixer):
         super().__init__(cfg)
         self.value = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.add_output(cfg)
+        self.add_causal_mask(cfg)
         self.attn_dropout = nn.Dropout(cfg.dropout)
 
     def synthesise(self, x: torch.Tensor) -> torch.Tensor:
@@ -33,7 +34,7 @@ class SynthesizerAttention(Mixer):
         """x (B, T, C) -> (y (B, T, C), weights (B, h, T, T))."""
         T = x.size(1)
         logits = self.synthesise(x)                                    # (B or 1, h, T, T)
-        logits = logits.masked_fill(~causal_mask(T, T, x.device), float("-inf"))
+        logits = logits.masked_fill(~self.causal(T, T), float("-inf"))
         weights = torch.softmax(logits, dim=-1)
         y = self.attn_dropout(weights) @ self.split_heads(self.value(x))   # (B, h, T, d)
         return self.output(y), weights.expand(x.size(0), -1, -1, -1)
