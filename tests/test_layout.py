@@ -38,7 +38,7 @@ def test_gpt_library_knows_nothing_of_jobs_data_reports_or_slurm():
 
 def test_only_the_launcher_imports_submitit():
     users = [p.relative_to(REPO).as_posix() for p in _sources(tests=False) if "submitit" in _imports(p)]
-    assert users == ["jobs/launch_local.py"]   # --executor local only: inline runs need no submitit
+    assert users == ["jobs/launcher/launch_local.py"]   # --executor local only: inline runs need no submitit
 
 
 def test_data_does_not_import_jobs_or_reports():
@@ -120,7 +120,7 @@ def test_run_dir_file_names_come_from_gpt_rundir():
     names = {v for k, v in vars(rundir).items() if k.isupper() and isinstance(v, str) and "." in v}
     names |= {n.rsplit("/", 1)[-1] for n in names}      # "checkpoints/last.pt" -> "last.pt" too
     bad = []
-    for path in [*sorted((REPO / "jobs").glob("*.py")), *sorted((REPO / "reports").glob("*.py")),
+    for path in [*sorted((REPO / "jobs").rglob("*.py")), *sorted((REPO / "reports").glob("*.py")),
                  REPO / "main.py"]:
         tree = ast.parse(path.read_text(), filename=str(path))
         docstrings = {id(n.body[0].value) for n in ast.walk(tree)

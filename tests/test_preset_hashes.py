@@ -7,7 +7,7 @@ from pathlib import Path
 from gpt.overrides import config_hash
 from jobs import JOBS, job_module
 from jobs.context import JobContext
-from jobs.tasks import make_tasks
+from jobs.launcher.tasks import make_tasks
 
 # job -> the hashes of its presets, in PRESETS order (two presets with one config share a hash)
 PINNED = {

@@ -3,10 +3,10 @@
     python main.py bench train --preset jhu-nano --steps 20 --device cpu
     python main.py bench train --preset gpt2-124m --device cuda --compile --compare plain
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
-    python main.py bench job full_run --preset smoke  # a whole job, split by phase (jobs/bench_job.py)
+    python main.py bench job full_run --preset smoke  # a whole job, split by phase (jobs/tools/bench_job.py)
     python main.py bench train --attention all      # every attention variant, ratio to fused
-    python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/bench_scaling.py)
-    python main.py bench attention --lengths 64,128,256,512   # one layer's cost vs T (jobs/bench_attention.py)
+    python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/tools/bench_scaling.py)
+    python main.py bench attention --lengths 64,128,256,512   # one layer's cost vs T (jobs/tools/bench_attention.py)
 
 `bench train` runs the real trainer (`gpt.trainer.train`, prefetch and logging included) on random
 tokens in a throw-away run dir and reads back the trainer's own steady-state ms/step (the first
@@ -180,9 +180,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="K > 1: time 1 and K data-parallel ranks (torchrun, per-rank batch kept) and "
                         "print the scaling efficiency")
     t.set_defaults(bench=_bench_train)
-    from jobs.bench_attention import add_parser as add_attention   # `bench attention`
+    from jobs.tools.bench_attention import add_parser as add_attention   # `bench attention`
     add_attention(sub)
-    from jobs import bench_job
+    from jobs.tools import bench_job
     j = sub.add_parser("job", help="time a whole job end to end in a fresh process; print the split "
                        "(start-up, data, train loop, eval, plots, sampling, writes)",
                        description=bench_job.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,7 +208,7 @@ def _checked(args: argparse.Namespace) -> argparse.Namespace:
 def _bench_train(args: argparse.Namespace) -> None:
     args = _checked(args)
     if args.tasks > 1:
-        from jobs.bench_scaling import bench_scaling
+        from jobs.tools.bench_scaling import bench_scaling
         print(json.dumps(bench_scaling(args), indent=2))
         return
     if args.attention is None:

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 
 from gpt import rundir
 from jobs.errors import UserError
-from jobs.eval_lengths import val_tokens
-from jobs.sample import load_run_model
+from jobs.tools.eval_lengths import val_tokens
+from jobs.tools.sample import load_run_model
 
 FILE = "causal.json"
 DEFAULT_MAX_TOKENS = 4096

@@ -26,7 +26,7 @@ import torch
 from gpt import rundir
 from gpt.batches import TokenStream
 from jobs.errors import UserError
-from jobs.sample import load_run_model
+from jobs.tools.sample import load_run_model
 
 FILE = "lengths.json"
 DEFAULT_MAX_TOKENS = 32768

@@ -23,7 +23,7 @@ from pathlib import Path
 from gpt import distributed
 from gpt.trainer import train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MARK = "[bench-rank0] "   # the line of rank 0's figures in the worker's output
 
 
@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace, ranks: int, threads: int) -> dict:
     from jobs.errors import UserError
     plain = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(ranks),
-           "--master_port", str(_free_port()), "-m", "jobs.bench_scaling", json.dumps(plain)]
+           "--master_port", str(_free_port()), "-m", "jobs.tools.bench_scaling", json.dumps(plain)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}   # ranks from torchrun
     env.update(OMP_NUM_THREADS=str(threads), PYTHONPATH=str(REPO))
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)

@@ -12,7 +12,7 @@ of the field names below, plus `"setup": ["module load cuda", ...]` shell lines 
 job, and `"profiles": {"NAME": {...}}` overlaid on it by `--profile NAME` or $TOOLKIT_PROFILE),
 what the job needs (a GPU when it will use CUDA), and the field defaults. `pending_runs` drops
 runs that are done or still queued, from each run's `slurm/jobs.jsonl` (every submission and
-start, with its job id). No submitit here: that lives in `jobs/launch.py`.
+start, with its job id). No submitit here: that lives in `jobs/launcher/launch.py`.
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from pathlib import Path
 from gpt import rundir
 from jobs import job_module
 from jobs.errors import LaunchError
-from jobs.sbatch import check_sbatch_option
-from jobs.slurm_jobs import ACTIVE_STATES, job_states
+from jobs.launcher.sbatch import check_sbatch_option
+from jobs.launcher.slurm_jobs import ACTIVE_STATES, job_states
 
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
 JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
