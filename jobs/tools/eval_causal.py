@@ -1,150 +1,34 @@
-"""Leak-free val loss: each position scored by a forward over the tokens up to it, nothing later.
+"""Leak-free val loss of a finished run (each position from its prefix only) and a future-leak probe.
 
     python main.py eval_causal --run-dir runs/attention_ablation/abl-1a2b3c4d
     python main.py eval_causal --run-dir RUN --max-tokens 8192 --out causal-8k.json
 
-The val loss a training run logs comes from one forward over a whole window of T tokens, every
-position's logits read at once. That score is only honest if position t cannot see tokens after
-t: a mixer that leaks (the naive mask of UW CSE 447/517 A2 §2.1 zeroes future weights *after* the
-softmax, so the future stays in every row's denominator) looks better than it is. Here the
-logits for position t come from a forward over the prefix x[0..t] alone (T forwards of growing
-length per batch of windows; cost ~T/2 times one full-window evaluation), so no variant can
-profit from the future. A causal model gets the same loss both ways (up to float rounding).
-
-Also probes the trained model as tests/test_attention_variants.py does: change the token at t+1
-and see whether the logits at positions <= t move (`sees_future`). Writes `<run>/eval/causal.json`:
-{"kind": "causal", "checkpoint", "block_size", "windows", "tokens", "loss", "ppl", "window_loss",
-"window_ppl", "future_leak", "sees_future"} (loss: prefix-by-prefix; window_loss: one forward per
-window, the training metric, on the same windows). The report's ablation table reads causal.json,
-so the tool never replaces one scored on another number of tokens (--out NAME.json, or --overwrite).
+Scores the run's best weights as jobs/causal_eval.py says (the attention_ablation job does the
+same before its summary.json) and writes `<run>/eval/causal.json`, which the report's ablation
+table reads: a file scored on another number of tokens is never replaced (--out NAME.json, or
+--overwrite).
 """
 from __future__ import annotations
 
 import argparse
-import math
-import os
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-
 from gpt import rundir
-from jobs.errors import UserError
-from jobs.tools.eval_lengths import val_tokens
-from jobs.tools.sample import load_run_model
-
-FILE = "causal.json"
-DEFAULT_MAX_TOKENS = 4096
-LEAK_TOLERANCE = 1e-4   # max |logit change| a causal model may show (float rounding of fused kernels)
-
-
-def windows(tokens, block_size: int, max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Non-overlapping val windows: x, y (N, T) with y = x shifted by one, from the first max_tokens."""
-    data = torch.as_tensor(tokens[: max_tokens + 1].astype("int64"))
-    n = (len(data) - 1) // block_size
-    if n < 1:
-        raise UserError(f"the val split has {len(data)} tokens, fewer than block_size+1={block_size + 1}")
-    x = data[: n * block_size].view(n, block_size)
-    y = data[1: n * block_size + 1].view(n, block_size)
-    return x, y
-
-
-@torch.no_grad()
-def prefix_loss(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> float:
-    """Mean NLL where the logits at t come from model(x[:, :t+1]) only: x, y (N, T) -> nats/token."""
-    device = next(model.parameters()).device
-    total = 0.0
-    for i in range(0, x.size(0), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        for t in range(xb.size(1)):
-            logits = model(xb[:, : t + 1])[0][:, -1]                       # (B, V): position t
-            total += float(F.cross_entropy(logits.float(), yb[:, t], reduction="sum"))
-    return total / y.numel()
-
-
-@torch.no_grad()
-def window_loss(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> float:
-    """Mean NLL with one forward per window (what training logs as val loss): x, y (N, T)."""
-    device = next(model.parameters()).device
-    total = 0.0
-    for i in range(0, x.size(0), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        logits = model(xb)[0]                                               # (B, T, V)
-        total += float(F.cross_entropy(logits.float().flatten(0, 1), yb.flatten(), reduction="sum"))
-    return total / y.numel()
-
-
-@torch.no_grad()
-def future_leak(model, x: torch.Tensor, vocab_size: int) -> float:
-    """Largest change of the logits at positions <= t when only the token at t+1 changes: x (N, T)."""
-    device = next(model.parameters()).device
-    x = x[:8].to(device)
-    base = model(x)[0].float()                                              # (B, T, V)
-    T = x.size(1)
-    worst = 0.0
-    for t in sorted({0, T // 4, T // 2, T - 2} - {-1}):
-        changed = x.clone()
-        changed[:, t + 1] = (changed[:, t + 1] + 1) % vocab_size
-        out = model(changed)[0].float()
-        worst = max(worst, float((out[:, : t + 1] - base[:, : t + 1]).abs().max()))
-    return worst
-
-
-def evaluate_causal(run_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS, data_root=None, cache_dir=None,
-                    device: str = "cpu", out: str = FILE, overwrite: bool = False) -> dict:
-    """Score the best weights of `run_dir` prefix by prefix; write eval/<out>, return it.
-
-    UserError if eval/<out> holds a score of another number of tokens and not `overwrite`."""
-    run_dir = Path(run_dir)
-    target = run_dir / rundir.EVAL / out
-    if target.is_file() and not overwrite:
-        try:
-            held = rundir.read_json(target).get("max_tokens")
-        except (ValueError, AttributeError):
-            held = "unreadable"
-        if held != max_tokens:
-            raise UserError(f"{target} already holds a score of max_tokens {held}, which the report "
-                            "reads; pass --out NAME.json to write elsewhere, or --overwrite to replace it")
-    model, _, cfg = load_run_model(run_dir, "best", device)
-    if getattr(cfg.model, "arch", "gpt") != "gpt":   # an LSTM is causal by construction
-        raise UserError(f"eval_causal scores GPT runs; {run_dir} is a {cfg.model.arch} run")
-    x, y = windows(val_tokens(cfg, data_root, cache_dir), cfg.model.block_size, max_tokens)
-    loss, whole = prefix_loss(model, x, y), window_loss(model, x, y)
-    leak = future_leak(model, x, cfg.model.vocab_size)
-    result = {"kind": "causal", "checkpoint": "best", "block_size": cfg.model.block_size,
-              "max_tokens": max_tokens, "windows": x.size(0), "tokens": y.numel(),
-              "loss": loss, "ppl": math.exp(min(loss, 50)), "window_loss": whole,
-              "window_ppl": math.exp(min(whole, 50)), "future_leak": leak,
-              "sees_future": leak > LEAK_TOLERANCE}
-    rundir.write_json(target, result)
-    return result
+from jobs.causal_eval import DEFAULT_MAX_TOKENS, FILE, evaluate_causal
+from jobs.tools import eval_flags
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the tool's options (--run-dir, --max-tokens, --data-root, ...) to `parser`."""
-    parser.add_argument("--run-dir", type=Path, required=True, help="a finished GPT run dir")
-    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
-                        help="val tokens scored, from the start of the split (default: %(default)s)")
-    parser.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--out", default=FILE,
-                        help="file name under <run>/eval/ (default: %(default)s, which the report reads)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace eval/<out> even if it was scored on another --max-tokens")
+    eval_flags.add_arguments(parser, run_help="a finished GPT run dir", file=FILE, max_tokens=DEFAULT_MAX_TOKENS,
+                             max_tokens_help="val tokens scored, from the start of the split",
+                             overwrite_help="replace eval/<out> even if it was scored on another --max-tokens")
 
 
 def main(args: argparse.Namespace) -> int:
     """Print the leak-free and the whole-window loss, the leak probe, and where causal.json went."""
-    from data import default_cache_dir
-    if args.max_tokens < 1:
-        raise UserError(f"--max-tokens {args.max_tokens} must be at least 1")
-    if Path(args.out).name != args.out or not args.out.endswith(".json") or args.out.startswith("."):
-        raise UserError(f"--out {args.out!r}: give a plain file name ending in .json (written under <run>/eval/)")
-    if not rundir.is_complete(args.run_dir):
-        raise UserError(f"{args.run_dir} is not a finished run (no {rundir.SUMMARY}); wait for it or rerun it")
-    r = evaluate_causal(args.run_dir, args.max_tokens, args.data_root or os.environ.get("DATA_ROOT"),
-                        args.cache_dir or default_cache_dir(), args.device, args.out, args.overwrite)
+    where = eval_flags.checked_where(args)
+    r = evaluate_causal(args.run_dir, args.max_tokens, out=args.out, overwrite=args.overwrite, **where)
     print(f"leak-free val loss {r['loss']:.4f} (ppl {r['ppl']:.2f}); whole-window val loss "
           f"{r['window_loss']:.4f} (ppl {r['window_ppl']:.2f}); {r['windows']} windows of {r['block_size']}")
     print(f"future leak: max logit change {r['future_leak']:.2e} -> "
