@@ -110,7 +110,7 @@ def test_pack_without_slurm_and_gpus_mode_without_gpus_are_refused(tmp_path, cap
 
 
 def test_packed_task_list_names_k_and_mode_and_unpacked_is_unchanged(tmp_path):
-    from jobs.launcher.cluster import Resources
+    from jobs.launcher.sbatch import Resources
     from jobs.context import JobContext
     from jobs.launcher.slurm_submit import build_script, task_spec
     from jobs.sweeps import build_grid

@@ -11,7 +11,9 @@ import pytest
 
 from gpt.overrides import apply_overrides
 from jobs.launcher import launch, request
-from jobs.launcher.cluster import LaunchError, Resources, check_shared, describe, load_resources, resources_for
+from jobs.errors import LaunchError
+from jobs.launcher.cluster import check_shared, describe, load_resources, resources_for
+from jobs.launcher.sbatch import Resources
 from jobs.context import JobContext
 from jobs.full_run import smoke
 from jobs.launcher.tasks import Task, make_tasks

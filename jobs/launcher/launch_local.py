@@ -19,10 +19,11 @@ import submitit
 from gpt import rundir
 from gpt.overrides import from_dict, to_dict
 from jobs import config_type
-from jobs.launcher.cluster import Resources, resources_for
+from jobs.launcher.cluster import resources_for
 from jobs.context import JobContext
 from jobs.launcher.launch import _absolute, _attempt, _record, _run_job
 from jobs.launcher.request import LaunchRequest
+from jobs.launcher.sbatch import Resources
 from jobs.launcher.tasks import Task
 
 REPO = Path(__file__).resolve().parents[2]

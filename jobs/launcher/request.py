@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from jobs.errors import LaunchError
 from jobs.launcher.pack import check_flags as check_pack_flags
+from jobs.launcher.sbatch import flag_types
 
 EXECUTORS = ("inline", "local", "slurm")
 RESOURCE_HELP = {"time_min": "slurm/local: the job's time limit in minutes; USR2 comes "
                               "$TOOLKIT_SIGNAL_DELAY_S (default 120) s before it (save and requeue), so "
                               "it must be longer than that"}
-RESOURCE_FLAGS = {"partition": str, "account": str, "qos": str, "gpus": int, "cpus": int,
-                  "mem_gb": float, "time_min": int, "constraint": str, "nodes": int, "tasks_per_node": int}
+RESOURCE_FLAGS = flag_types()      # {field: type}: one --flag per flagged field of sbatch.Resources
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ shared with jobs/launcher/slurm_chain.py, which submits one job per stage of a c
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,13 +25,13 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import to_dict
-from jobs.launcher.cluster import (JOBS_LOG, Resources, announce, check_cluster, check_shared, require_sbatch,
+from jobs.launcher.cluster import (JOBS_LOG, announce, check_cluster, check_shared, require_sbatch,
                           slurm_command)
 from jobs.context import JobContext
 from jobs.errors import LaunchError
 from jobs.launcher.pack import points_per_task
 from jobs.launcher.request import LaunchRequest
-from jobs.launcher.sbatch import SbatchSpec, check_sbatch_option, render, script_name
+from jobs.launcher.sbatch import Resources, SbatchSpec, render, script_name
 from jobs.launcher.slurm_jobs import ACTIVE_STATES, job_states
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,16 +58,13 @@ def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, n
     pack > 1: each array task runs `pack` of the tasks (jobs/launcher/pack.py)."""
     spec = task_spec(tasks, ctx) | ({"pack": pack, "pack_mode": pack_mode} if pack > 1 else {})
     spec_path, spec_bytes = _spec_file(folder, spec)
-    setup = (*res.setup,   # the worker imports jobs.launcher.worker from this checkout
-             f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}")
-    text = render(SbatchSpec(job_name=name, folder=folder, time_min=res.time_min, cpus=res.cpus,
-                             mem_mb=int(res.mem_gb * 1024), signal_delay_s=res.signal_delay_s,
-                             gpus=res.gpus, partition=partition, account=res.account, qos=res.qos,
-                             constraint=res.constraint, n_tasks=-(-len(tasks) // pack), parallel=parallel,
-                             nodes=res.nodes, tasks_per_node=res.tasks_per_node,
-                             setup=setup, extra=tuple(check_sbatch_option(o) for o in res.sbatch_options),
-                             command=(sys.executable, "-u", "-m", "jobs.launcher.pack_worker" if pack > 1 else "jobs.launcher.worker",
-                                      str(spec_path))))
+    # after the resources' setup lines: the worker imports jobs.launcher.worker from this checkout
+    setup = (f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}",)
+    text = render(SbatchSpec(job_name=name, folder=folder, n_tasks=-(-len(tasks) // pack), parallel=parallel,
+                             setup=setup,
+                             command=(sys.executable, "-u", "-m", "jobs.launcher.pack_worker" if pack > 1 else
+                                      "jobs.launcher.worker", str(spec_path))),
+                  dataclasses.replace(res, partition=partition))
     return text, spec_path, spec_bytes
 
 
