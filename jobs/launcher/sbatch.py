@@ -9,7 +9,7 @@ A `Resources` field is the one source of a resource: its `--flag` on every job (
 jobs/launcher/cluster.py's load_resources. A new `#SBATCH` option is one field here plus one line
 in `render` (and its name in MANAGED_OPTIONS, which a test checks).
 
-The text is a pure function of the spec: `--dry-run` prints it, a submission writes the same text
+The text is a pure function of the spec and the resources: `--dry-run` prints it, a submission writes the same text
 to `<folder>/<script_name(text)>` and runs `sbatch` on that file, so what was printed is what ran.
 Every path and user value in the script is shell-quoted (names are also restricted to a safe
 character set in gpt.config), so a run dir with a space, `;` or `$( )` cannot change the command.
