@@ -29,17 +29,17 @@ from jobs.job_info import job_info
 
 # subcommands that are not training jobs: name -> (module, help)
 TOOLS = {
-    "sample": ("jobs.sample", "sample text from a trained run dir"),
-    "sweep": ("jobs.sweep_cli", "run or submit a named sweep (one Slurm job array)"),
-    "status": ("jobs.status", "one row per run: Slurm state, step, val loss, attempts"),
+    "sample": ("jobs.tools.sample", "sample text from a trained run dir"),
+    "sweep": ("jobs.tools.sweep_cli", "run or submit a named sweep (one Slurm job array)"),
+    "status": ("jobs.tools.status", "one row per run: Slurm state, step, val loss, attempts"),
     "report": ("reports.cli", "figures and tables from run dirs (no torch needed)"),
-    "bench": ("jobs.bench", "speed and memory benchmarks that print figures"),
-    "attention_rank": ("jobs.attention_rank", "val loss with rank-k SVD attention maps; effective ranks"),
-    "eval_lengths": ("jobs.eval_lengths", "val loss of a finished run at shorter and longer contexts"),
-    "attention_demo": ("jobs.attention_demo", "hand-set q/k/v through the real attention: select one, average two"),
-    "eval_causal": ("jobs.eval_causal", "leak-free val loss (each position from its prefix only) and a future-leak probe"),
-    "logit_bias": ("jobs.logit_bias", "recover a run's next-token distribution from a top-2 logit-bias API"),
-    "reproduce": ("jobs.reproduce", "run a course's headline experiment, table ours vs its reference"),
+    "bench": ("jobs.tools.bench", "speed and memory benchmarks that print figures"),
+    "attention_rank": ("jobs.tools.attention_rank", "val loss with rank-k SVD attention maps; effective ranks"),
+    "eval_lengths": ("jobs.tools.eval_lengths", "val loss of a finished run at shorter and longer contexts"),
+    "attention_demo": ("jobs.tools.attention_demo", "hand-set q/k/v through the real attention: select one, average two"),
+    "eval_causal": ("jobs.tools.eval_causal", "leak-free val loss (each position from its prefix only) and a future-leak probe"),
+    "logit_bias": ("jobs.tools.logit_bias", "recover a run's next-token distribution from a top-2 logit-bias API"),
+    "reproduce": ("jobs.tools.reproduce", "run a course's headline experiment, table ours vs its reference"),
 }
 
 
@@ -58,7 +58,7 @@ def _job_parser(sub, job: str) -> None:
                    help="start from the best weights of this finished run (same as init_from=RUN_DIR)"
                    if info.takes_init_from else argparse.SUPPRESS)
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
-    from jobs.request import add_arguments
+    from jobs.launcher.request import add_arguments
     add_arguments(p)
     p.set_defaults(handler=_run_job, job=job)
 
@@ -94,9 +94,9 @@ def build_parser(full: Collection[str | None] | None = None) -> argparse.Argumen
 
 def _run_job(args: argparse.Namespace) -> int:
     from jobs.context import context_from_args
-    from jobs.launch import dispatch
-    from jobs.request import from_args
-    from jobs.tasks import make_tasks
+    from jobs.launcher.launch import dispatch
+    from jobs.launcher.request import from_args
+    from jobs.launcher.tasks import make_tasks
     module = job_module(args.job)
     end_startup()                      # torch and the job's modules are in
     overrides = list(args.overrides)

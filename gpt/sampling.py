@@ -15,7 +15,7 @@ prompt once and then carries its state one token at a time, so nothing is ever c
 
 Rows of one batch can each have their own temperature and generator: then row i draws exactly
 the tokens it would draw alone with that temperature and generator (up to float order), which is
-how several temperatures are sampled in one forward per token (jobs/sample.py).
+how several temperatures are sampled in one forward per token (jobs/run_model.py).
 """
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Jobs users run. Each module has a docstring with a CPU example, `PRESETS` and `run(cfg, ctx)`.
 
 `JOBS` maps a job name (the `main.py` subcommand) to its module path. Importing this package
-imports no job; main.py imports every one when it builds its parser (each subcommand's help is
-the module's docstring and its --preset choices are the module's PRESETS). Job modules are
-leaves: none imports another; shared pieces live in jobs/common.py, jobs/stage.py, jobs/cs224n.py,
-jobs/eval_results.py, and a job that runs others reaches them by name with `job_module`.
+imports no job; main.py reads each job's help from its source (jobs/job_info.py). Job modules
+are leaves: none imports another; shared pieces are the helpers beside them (jobs/common.py,
+jobs/stage.py, jobs/run_model.py, jobs/cs224n.py, jobs/eval_results.py, ...), and a job that runs
+others reaches them by name with `job_module`. The launcher (jobs/launcher/) and the tools
+(jobs/tools/) sit apart; tests/test_layout.py holds who may import whom.
 """
 JOBS = {
     "full_run": "jobs.full_run",

@@ -6,7 +6,7 @@
 The run of one variant of the attention ablation: trains like full_run (curves, samples), then,
 before summary.json, scores the best weights (1) prefix by prefix, so no position sees a later
 token, with a probe of whether the trained model can see the future (eval/causal.json: the
-report's main column; jobs/eval_causal.py), and (2) at T/2, T, 2T and 4T tokens of context
+report's main column; jobs/causal_eval.py), and (2) at T/2, T, 2T and 4T tokens of context
 (eval/lengths.json; learned positions only up to T, said in the file's note) for the report's
 length-generalisation figure.
 The default preset is smoke-sized: gpt-nano, block 32, char tiny shakespeare, a few s per 30 steps.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.config import OptimConfig, RunConfig, SampleConfig, TrainConfig, model_preset
-from jobs import eval_causal, eval_lengths
+from jobs import causal_eval, length_eval
 from jobs.context import JobContext
 from jobs.stage import train_and_sample
 
@@ -45,7 +45,7 @@ def run(cfg: RunConfig, ctx: JobContext) -> dict:
     eval/lengths.json before summary.json (a rerun after a failed evaluation redoes it)."""
     def evaluations(run_dir: Path) -> None:
         where = dict(data_root=ctx.data_root, cache_dir=ctx.cache_dir, device=cfg.device)
-        eval_causal.evaluate_causal(run_dir, max_tokens=CAUSAL_TOKENS, **where)
-        if not (run_dir / rundir.EVAL / eval_lengths.FILE).exists():
-            eval_lengths.evaluate_lengths(run_dir, max_tokens=LENGTH_TOKENS, **where)
+        causal_eval.evaluate_causal(run_dir, max_tokens=CAUSAL_TOKENS, **where)
+        if not (run_dir / rundir.EVAL / length_eval.FILE).exists():
+            length_eval.evaluate_lengths(run_dir, max_tokens=LENGTH_TOKENS, **where)
     return train_and_sample(JOB, cfg, ctx, after=evaluations)

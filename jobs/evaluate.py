@@ -37,10 +37,10 @@ from jobs.common import run_dir_of
 from jobs.context import JobContext
 from jobs.errors import UserError
 from jobs.eval_results import cached, print_result, result_path, write_record, write_result
-from jobs.sample import load_run_model
+from jobs.run_model import load_run_model
 
 JOB = "evaluate"
-DECIDES_DONE_ITSELF = True   # done per eval file content and settings, not per run dir (jobs.launch)
+DECIDES_DONE_ITSELF = True   # done per eval file content and settings, not per run dir (jobs.launcher.launch)
 CHECKPOINTS = ("last", "best")
 FIDELITIES = ("original", "clean")
 

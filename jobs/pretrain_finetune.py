@@ -8,7 +8,7 @@ Stages: pretrain (this config) -> finetune from it -> evaluate on birth_dev.tsv 
 on birth_test_inputs.tsv) -> finetune from scratch -> evaluate it -> London baseline. Each stage is
 the same job as its own subcommand, with the same config and so the same run dir: a chain cut
 anywhere resumes where it stopped, and `--executor slurm` (one job per stage with afterok,
-jobs/slurm_chain.py, from stage_configs) shares its runs with this one.
+jobs/launcher/slurm_chain.py, from stage_configs) shares its runs with this one.
 
 The config is the pretrain stage's; model, seed and device reach every stage. The finetune
 stages use finetune's presets `smoke`/`smoke_pretrained` when name=smoke, else

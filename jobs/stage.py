@@ -22,7 +22,7 @@ from gpt.trainer import train
 from jobs.common import prepare, write_env
 from jobs.context import JobContext
 from jobs.errors import UserError
-from jobs.sample import load_run_model, sample_texts, write_samples
+from jobs.run_model import load_run_model, sample_texts, write_samples
 
 
 def train_stage(cfg: RunConfig, ctx: JobContext, run_dir: Path, batches, tokenizer=None,

@@ -3,7 +3,7 @@
     runs = build("smoke", ["train.max_iters=30"])         # 4 SweepRuns, overrides applied to each
     runs = build_grid("full_run", "smoke", ["optim.lr=1e-3,3e-4"], max_points=256)
 
-`python main.py sweep NAME` (jobs/sweep_cli.py) runs or submits them and keeps their index.
+`python main.py sweep NAME` (jobs/tools/sweep_cli.py) runs or submits them and keeps their index.
 Jobs are looked up through the registry (jobs.job_module), not imported: a sweep names the job
 that runs it and the preset it starts from.
 """

@@ -2,7 +2,7 @@
 
 Reads the runs of the `attention_ablation` job (`python main.py sweep attention_ablations`):
 summary.json (params, best val ppl, tokens/s), metrics.jsonl (val curves, GPU peak memory),
-eval/causal.json (the leak-free val loss and the future-leak probe, jobs/eval_causal.py) and
+eval/causal.json (the leak-free val loss and the future-leak probe, jobs/causal_eval.py) and
 eval/lengths.json (written by the job, or by `python main.py eval_lengths`).
 
 The validation loss a run logs comes from one forward over whole windows: a variant that lets a

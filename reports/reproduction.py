@@ -40,7 +40,7 @@ def reproduction_table(results: list[dict]) -> Table:
             rows.append(cells)
             raw.append(cells[:5] + [row["ours"], row["gap"], res["hardware"], res["train_wall_s"]])
     return Table(COLUMNS, rows, raw_rows=raw,
-                 caption="Ours against each course's reference number (jobs/references.json, "
+                 caption="Ours against each course's reference number (jobs/tools/references.json, "
                          "sources in the .md files); gap = ours - reference; against a one-sided "
                          "bound (>= low) ours - low, positive = met; 0 inside a range. "
                          "Smoke rows run the same pipeline at toy scale and are not comparable.")

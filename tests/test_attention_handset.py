@@ -7,7 +7,7 @@ import torch
 import main
 from gpt.attention.handset import attend, handset_layer
 from gpt.attention.softmax import SoftmaxAttention
-from jobs.attention_demo import TOLERANCE, seed_cases
+from jobs.tools.attention_demo import TOLERANCE, seed_cases
 
 
 def test_the_layer_is_the_real_explicit_module_with_an_unscaled_dot_score():

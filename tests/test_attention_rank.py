@@ -16,7 +16,7 @@ from gpt.model import GPT
 from gpt.overrides import to_dict
 from gpt.tokenizer import save_tokenizer
 from gpt.trainer import train
-from jobs import attention_rank
+from jobs.tools import attention_rank
 from jobs.errors import UserError
 
 T = 16

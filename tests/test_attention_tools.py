@@ -12,7 +12,7 @@ import pytest
 import main
 from gpt import rundir
 from gpt.logit_bias import TopTwoAPI, recover_distribution, top_p_filter
-from jobs.logit_bias import load_gpt_run, next_token_logits
+from jobs.tools.logit_bias import load_gpt_run, next_token_logits
 from reports.build import build_report
 
 TINY = ["model.n_layer=1", "model.block_size=16", "train.max_iters=3", "train.eval_interval=3",

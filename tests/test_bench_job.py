@@ -9,7 +9,7 @@ import pytest
 
 import main
 from gpt import phases
-from jobs.bench_job import ROWS, split
+from jobs.tools.bench_job import ROWS, split
 
 REPO = Path(__file__).resolve().parents[1]
 

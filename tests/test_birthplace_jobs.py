@@ -195,8 +195,8 @@ def test_evaluate_results_are_keyed_by_file_content_not_name(chain, data_root, t
 def test_a_job_writes_into_the_run_dir_the_launcher_gives_it(data_root, tmp_path):
     """ctx.run_dir wins over the dir the config maps to: the job does not locate it again."""
     from jobs import london_baseline
-    from jobs.launch import run_inline
-    from jobs.tasks import Task
+    from jobs.launcher.launch import run_inline
+    from jobs.launcher.tasks import Task
     ctx = JobContext(runs_root=tmp_path / "runs", data_root=data_root, cache_dir=tmp_path / "cache")
     task = Task("london_baseline", london_baseline.PRESETS["default"](), tmp_path / "elsewhere")
     assert run_inline(task, ctx) == 0

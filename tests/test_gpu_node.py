@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 OLDEST_TORCH = (2, 11)
 # What runs with device=cuda: the library (models, attention, trainer, device, perf, prefetch,
 # data parallel), the two jobs that measure the GPU, and the GPU tests themselves.
-CUDA_PATH = sorted([*(REPO / "gpt").rglob("*.py"), REPO / "jobs" / "bench.py",
+CUDA_PATH = sorted([*(REPO / "gpt").rglob("*.py"), REPO / "jobs" / "tools" / "bench.py",
                     REPO / "jobs" / "cpu_gpu_comparison.py", *(REPO / "tests" / "gpu").glob("*.py")])
 
 # Every torch name the CUDA path uses -> (a release that has it, keyword arguments used that the

@@ -15,11 +15,11 @@ import submitit
 
 from gpt import rundir
 from gpt.overrides import apply_overrides
-from jobs.cluster import LaunchError, check_shared, gres_gpus, load_resources
+from jobs.launcher.cluster import LaunchError, check_shared, gres_gpus, load_resources
 from jobs.context import JobContext
 from jobs.full_run import smoke
-from jobs.launch_local import SubmittedRun
-from jobs.tasks import make_tasks
+from jobs.launcher.launch_local import SubmittedRun
+from jobs.launcher.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,7 +87,7 @@ def test_dry_run_prints_the_sbatch_script_and_submits_nothing(tmp_path, no_slurm
                 env=no_slurm_env)
     assert res.returncode == 0, res.stderr
     for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --gpus-per-node=1", "#SBATCH --time=30",
-                 "#SBATCH --requeue", "#SBATCH --signal=USR2@120", "-m jobs.worker"):
+                 "#SBATCH --requeue", "#SBATCH --signal=USR2@120", "-m jobs.launcher.worker"):
         assert line in res.stdout
     assert "--partition" not in res.stdout and "not checked" in res.stderr
     assert not (tmp_path / "runs").exists()
@@ -142,5 +142,5 @@ def test_chained_job_dry_run_prints_one_script_per_stage_and_writes_nothing(tmp_
     assert [h.split()[4] for h in headers] == ["pretrain", "finetune", "evaluate", "evaluate", "finetune",
                                                "evaluate", "london_baseline", "pretrain_finetune"]
     assert "--hold" in headers[0] and all("--dependency=afterok" in h for h in headers[1:])
-    assert res.stdout.count("#!/bin/bash") == 8 and res.stdout.count("-m jobs.worker") == 8
+    assert res.stdout.count("#!/bin/bash") == 8 and res.stdout.count("-m jobs.launcher.worker") == 8
     assert res.stderr.count("not checked") == 1 and not (tmp_path / "runs").exists()

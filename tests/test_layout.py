@@ -1,8 +1,32 @@
-"""docs/ARCHITECTURE.md's import rules, checked by reading imports (module- and function-level):
-main -> jobs -> {gpt, data, reports}; data -> gpt; reports -> gpt.rundir; gpt -> nothing of ours."""
+"""docs/ARCHITECTURE.md's import rules, checked by reading imports (module- and function-level).
+
+Between the top-level parts: main -> jobs -> {gpt, data, reports}; data -> gpt;
+reports -> gpt.rundir; gpt -> nothing of ours.
+
+Inside jobs/, by role (every module of jobs/ has exactly one):
+- job: a module in jobs.JOBS (jobs/<name>.py); a leaf (tests/test_jobs_are_leaves.py).
+- helper: any other module directly in jobs/ (the registry jobs/__init__.py, context, errors,
+  common, stage, run_model, length_eval, ...): what jobs share.
+- launcher: jobs/launcher/ (how tasks run: inline, local, Slurm).
+- tool: jobs/tools/ (subcommands that are not jobs).
+- shim: jobs/worker.py and jobs/pack_worker.py, which forward to the launcher's worker for
+  Slurm jobs queued from the old layout (removed in the next release).
+The rules:
+1. The launcher imports, from the rest of jobs/, only the registry (`jobs`: JOBS, job_module,
+   config_type), jobs.context (JobContext) and jobs.errors: never a job, a helper or a tool.
+   It reaches a job by name.
+2. Jobs and helpers import nothing from the launcher or the tools: a job needs no launcher
+   (it gets a JobContext, a helper), and what a tool and a job share is a helper.
+3. Tools and main.py import, from the launcher, only its public entry (LAUNCHER_PUBLIC: dispatch,
+   the request and its flags, tasks, the --pack flags, and what status reads of submitted jobs),
+   and no job module: they reach jobs by name. Tools may import helpers and other tools.
+"""
 import ast
+import importlib
 import sys
 from pathlib import Path
+
+from jobs import JOBS
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = {"gpt", "jobs", "reports", "data", "main"}
@@ -38,7 +62,7 @@ def test_gpt_library_knows_nothing_of_jobs_data_reports_or_slurm():
 
 def test_only_the_launcher_imports_submitit():
     users = [p.relative_to(REPO).as_posix() for p in _sources(tests=False) if "submitit" in _imports(p)]
-    assert users == ["jobs/launch_local.py"]   # --executor local only: inline runs need no submitit
+    assert users == ["jobs/launcher/launch_local.py"]   # --executor local only: inline runs need no submitit
 
 
 def test_data_does_not_import_jobs_or_reports():
@@ -120,7 +144,7 @@ def test_run_dir_file_names_come_from_gpt_rundir():
     names = {v for k, v in vars(rundir).items() if k.isupper() and isinstance(v, str) and "." in v}
     names |= {n.rsplit("/", 1)[-1] for n in names}      # "checkpoints/last.pt" -> "last.pt" too
     bad = []
-    for path in [*sorted((REPO / "jobs").glob("*.py")), *sorted((REPO / "reports").glob("*.py")),
+    for path in [*sorted((REPO / "jobs").rglob("*.py")), *sorted((REPO / "reports").glob("*.py")),
                  REPO / "main.py"]:
         tree = ast.parse(path.read_text(), filename=str(path))
         docstrings = {id(n.body[0].value) for n in ast.walk(tree)
@@ -129,3 +153,98 @@ def test_run_dir_file_names_come_from_gpt_rundir():
         bad += [f"{path.relative_to(REPO)}:{n.lineno} {n.value!r}" for n in ast.walk(tree)
                 if isinstance(n, ast.Constant) and n.value in names and id(n) not in docstrings]
     assert not bad, "use gpt.rundir's constant instead of the literal: " + "; ".join(bad)
+
+
+SHIMS = {"jobs.worker", "jobs.pack_worker"}
+LAUNCHER_MAY_USE = {"jobs", "jobs.context", "jobs.errors"}
+LAUNCHER_PUBLIC = {
+    "jobs.launcher.launch": {"dispatch"},
+    "jobs.launcher.request": {"LaunchRequest", "add_arguments", "from_args"},
+    "jobs.launcher.tasks": {"Task", "make_tasks"},
+    "jobs.launcher.pack": {"add_arguments"},                      # --pack/--pack-mode (sweep, reproduce)
+    "jobs.launcher.slurm_jobs": {"ACTIVE_STATES", "cancel_jobs", "job_details", "job_states", "log_path"},
+    "jobs.launcher.cluster": {"JOBS_LOG"},                        # where a run dir logs its Slurm jobs
+}
+
+
+def _module_name(rel: Path) -> str:
+    parts = list(rel.with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _role(module: str) -> str | None:
+    if module in SHIMS:
+        return "shim"
+    if module == "jobs.launcher" or module.startswith("jobs.launcher."):
+        return "launcher"
+    if module == "jobs.tools" or module.startswith("jobs.tools."):
+        return "tool"
+    if module in JOBS.values():
+        return "job"
+    if module == "jobs" or module.startswith("jobs."):
+        return "helper"
+    return "main" if module == "main" else None
+
+
+def _jobs_imports(source: str) -> list[tuple[str, str | None]]:
+    """(module, name) of each import from jobs; name None for a whole module (`import jobs.x`,
+    `from jobs import x` when x is a module)."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out += [(a.name, None) for a in node.names if a.name.split(".")[0] == "jobs"]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "jobs":
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                is_module = any((REPO / full.replace(".", "/")).with_suffix(ext).exists() for ext in (".py", ""))
+                out.append((full, None) if is_module else (node.module, a.name))
+    return out
+
+
+def role_violations(importer: str, source: str) -> list[str]:
+    """The imports of module `importer` (its source) that break the role rules of this file's docstring."""
+    role, bad = _role(importer), []
+    for module, name in _jobs_imports(source):
+        used = _role(module)
+        if role == "launcher" and used != "launcher" and module not in LAUNCHER_MAY_USE:
+            bad.append(f"the launcher's {importer} imports the {used} {module}")
+        elif role in ("job", "helper") and used in ("launcher", "tool", "shim"):
+            bad.append(f"the {role} {importer} imports the {used} {module}")
+        elif role in ("tool", "main") and used == "job":
+            bad.append(f"{importer} imports the job module {module} (reach it by name: jobs.job_module)")
+        elif role in ("tool", "main") and used in ("launcher", "shim") and \
+                name not in LAUNCHER_PUBLIC.get(module, ()):
+            bad.append(f"{importer} imports {module}.{name or '*'}, not the launcher's public entry")
+    return list(dict.fromkeys(bad))      # one line per module, however many names
+
+
+def test_every_module_of_jobs_has_a_role_and_obeys_its_rules():
+    bad = []
+    for path in [*sorted((REPO / "jobs").rglob("*.py")), REPO / "main.py"]:
+        module = _module_name(path.relative_to(REPO))
+        assert _role(module), module
+        bad += role_violations(module, path.read_text())
+    assert not bad, "against the role rules (tests/test_layout.py, docs/ARCHITECTURE.md): " + "; ".join(bad)
+
+
+def test_every_role_is_where_its_rules_say():
+    assert {_role(m) for m in JOBS.values()} == {"job"}
+    assert all((REPO / (m.replace(".", "/") + ".py")).parent == REPO / "jobs" for m in JOBS.values())
+    for module, names in LAUNCHER_PUBLIC.items():                 # the public entry exists
+        assert all(hasattr(importlib.import_module(module), n) for n in names), module
+
+
+def test_the_role_rules_bite():
+    assert role_violations("jobs.stage", "from jobs.tools.sample import load_run_model") == [
+        "the helper jobs.stage imports the tool jobs.tools.sample"]
+    assert role_violations("jobs.full_run", "from jobs.launcher import launch") == [
+        "the job jobs.full_run imports the launcher jobs.launcher.launch"]
+    assert role_violations("jobs.launcher.launch", "from jobs.stage import train_stage\nfrom jobs import full_run") == [
+        "the launcher's jobs.launcher.launch imports the helper jobs.stage",
+        "the launcher's jobs.launcher.launch imports the job jobs.full_run"]
+    assert role_violations("jobs.tools.status", "from jobs.launcher.slurm_submit import build_script") == [
+        "jobs.tools.status imports jobs.launcher.slurm_submit.build_script, not the launcher's public entry"]
+    assert role_violations("jobs.tools.bench", "import jobs.evaluate") == [
+        "jobs.tools.bench imports the job module jobs.evaluate (reach it by name: jobs.job_module)"]
+    assert role_violations("jobs.tools.sweep_cli", "from jobs.launcher.launch import dispatch\n"
+                                                   "from jobs.stage import train_stage") == []

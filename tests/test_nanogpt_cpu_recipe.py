@@ -1,6 +1,6 @@
 """`reproduce nanogpt_char_cpu` runs nanoGPT README's CPU recipe (4/4/128, block 64, batch 12, 2000 iters)."""
-from jobs.reproductions import EXPERIMENTS
-from jobs.reproduce import references
+from jobs.tools.reproductions import EXPERIMENTS
+from jobs.tools.reproduce import references
 
 
 def test_the_full_scale_config_is_the_readme_recipe():

@@ -1,4 +1,4 @@
-"""--pack K (jobs/pack.py): the lane plan of every mode (no GPU needed), the points of each array
+"""--pack K (jobs/launcher/pack.py): the lane plan of every mode (no GPU needed), the points of each array
 task, the refusals of hostile values, and the dry-run script of a packed grid."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jobs.errors import LaunchError
-from jobs.pack import (
+from jobs.launcher.pack import (
     Lane,
     n_array_tasks,
     need_bytes,
@@ -78,11 +78,11 @@ def test_pack_bigger_than_the_points_is_clamped_with_a_note(capsys):
 def test_dry_run_prints_the_packed_script_two_tasks_for_six_points(tmp_path, capsys):
     res = Result(capsys, *GRID, *SLURM, "--pack", "3", runs=tmp_path / "runs")
     assert res.returncode == 0, res.stderr
-    assert "#SBATCH --array=0-1\n" in res.stdout and " -m jobs.pack_worker " in res.stdout
-    spec = re.search(r"jobs\.pack_worker (\S+)", res.stdout).group(1)
+    assert "#SBATCH --array=0-1\n" in res.stdout and " -m jobs.launcher.pack_worker " in res.stdout
+    spec = re.search(r"jobs\.launcher\.pack_worker (\S+)", res.stdout).group(1)
     assert not Path(spec).exists()                      # a dry run writes nothing
     unpacked = Result(capsys, *GRID, *SLURM, runs=tmp_path / "runs")
-    assert "#SBATCH --array=0-5\n" in unpacked.stdout and " -m jobs.worker " in unpacked.stdout
+    assert "#SBATCH --array=0-5\n" in unpacked.stdout and " -m jobs.launcher.worker " in unpacked.stdout
     clamped = Result(capsys, *GRID, *SLURM, "--pack", "99", runs=tmp_path / "runs")
     assert clamped.returncode == 0 and "--array" not in clamped.stdout and "--pack 99 > 6" in clamped.stderr
 
@@ -110,11 +110,11 @@ def test_pack_without_slurm_and_gpus_mode_without_gpus_are_refused(tmp_path, cap
 
 
 def test_packed_task_list_names_k_and_mode_and_unpacked_is_unchanged(tmp_path):
-    from jobs.cluster import Resources
+    from jobs.launcher.sbatch import Resources
     from jobs.context import JobContext
-    from jobs.slurm_submit import build_script, task_spec
+    from jobs.launcher.slurm_submit import build_script, task_spec
     from jobs.sweeps import build_grid
-    from jobs.tasks import make_tasks
+    from jobs.launcher.tasks import make_tasks
     runs = build_grid("full_run", "smoke", ["seed=1,2,3"], 16)
     tasks = [make_tasks(r.job, [r.cfg], tmp_path)[0] for r in runs]
     ctx = JobContext(runs_root=tmp_path, cache_dir=tmp_path / "cache", data_root=None)

@@ -7,7 +7,7 @@ import torch
 from gpt import build_model
 from gpt.config import GPTConfig
 from gpt.perf import device_peak, flops_per_token, mfu_pct, peak_for_name
-from jobs.bench import bench_train
+from jobs.tools.bench import bench_train
 
 
 @pytest.mark.parametrize("name, tflops", [

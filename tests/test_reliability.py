@@ -12,7 +12,7 @@ import pytest
 
 import data
 from gpt.config import DataConfig
-from jobs.sbatch import SbatchSpec, render
+from jobs.launcher.sbatch import Resources, SbatchSpec, render
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,9 +24,9 @@ def _main(*args, env=None, cwd=REPO):
 
 def test_sbatch_script_quotes_every_path_so_bash_reads_them_back(tmp_path):
     folder = tmp_path / "a b; $(touch pwned) `id`" / "slurm"
-    text = render(SbatchSpec(job_name="full_run.smoke", folder=folder, time_min=5, cpus=1, mem_mb=2048,
-                             signal_delay_s=60, setup=("echo setup",),
-                             command=("python", "-m", "jobs.worker", str(folder / "tasks.json"))))
+    text = render(SbatchSpec(job_name="full_run.smoke", folder=folder, setup=("echo setup",),
+                             command=("python", "-m", "jobs.launcher.worker", str(folder / "tasks.json"))),
+                  Resources(time_min=5, cpus=1, mem_gb=2, signal_delay_s=60))
     srun = text.splitlines()[-1]
     assert shlex.split(srun)[-1] == str(folder / "tasks.json")            # one word, verbatim
     assert f"#SBATCH --output={shlex.quote(str(folder) + '/%j_log.out')}" in text

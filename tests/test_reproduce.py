@@ -6,8 +6,8 @@ import json
 import pytest
 
 import main
-from jobs import reproduce
-from jobs.reproductions import EXPERIMENTS
+from jobs.tools import reproduce
+from jobs.tools.reproductions import EXPERIMENTS
 from reports.build import build_report
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from gpt.overrides import apply_overrides
-from jobs import launch, request
-from jobs.cluster import LaunchError, Resources, check_shared, describe, load_resources, resources_for
+from jobs.launcher import launch, request
+from jobs.errors import LaunchError
+from jobs.launcher.cluster import check_shared, describe, load_resources, resources_for
+from jobs.launcher.sbatch import Resources
 from jobs.context import JobContext
 from jobs.full_run import smoke
-from jobs.tasks import Task, make_tasks
+from jobs.launcher.tasks import Task, make_tasks
 
 PROFILE = {"partition": "cpu", "cpus": 2, "setup": ["module load cuda"],
            "profiles": {"gpu": {"partition": "gpu", "gpus": 2, "mem_gb": 32}}}

@@ -6,7 +6,7 @@ from gpt import build_model
 from gpt.config import GPTConfig
 from gpt.kv_cache import KVCache, cached_logits, supports_cache, window_logits
 from gpt.sampling import generate
-from jobs.sample import sample_texts
+from jobs.run_model import sample_texts
 
 
 def _model(**changes):

@@ -15,8 +15,8 @@ from gpt.overrides import apply_overrides
 from jobs import job_module
 from jobs.context import JobContext
 from jobs.full_run import smoke
-from jobs.status import find_runs, format_table, run_row
-from jobs.tasks import make_tasks
+from jobs.tools.status import find_runs, format_table, run_row
+from jobs.launcher.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,10 @@ import pytest
 
 import main
 from gpt.config import ConfigError
-from jobs.status import find_runs, rows
-from jobs.sweep_cli import write_index
+from jobs.tools.status import find_runs, rows
+from jobs.tools.sweep_cli import write_index
 from jobs.sweeps import build
-from jobs.tasks import make_tasks
+from jobs.launcher.tasks import make_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["train.max_iters=4", "train.eval_interval=4", "train.eval_iters=1", "train.batch_size=4",

@@ -13,8 +13,8 @@ from slurm_helpers import (SBATCH_SMALL, SMALL, job_field, main_py, metrics, rep
 from gpt import rundir
 from jobs import job_module
 from jobs.context import JobContext
-from jobs.slurm_chain import chain_tasks
-from jobs.tasks import make_tasks
+from jobs.launcher.slurm_chain import chain_tasks
+from jobs.launcher.tasks import make_tasks
 
 pytestmark = pytest.mark.slurm
 

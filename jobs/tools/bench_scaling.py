@@ -22,8 +22,9 @@ from pathlib import Path
 
 from gpt import distributed
 from gpt.trainer import train
+from jobs.tools.bench_setup import model_and_batch, random_tokens, run_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MARK = "[bench-rank0] "   # the line of rank 0's figures in the worker's output
 
 
@@ -38,7 +39,7 @@ def _run(args: argparse.Namespace, ranks: int, threads: int) -> dict:
     from jobs.errors import UserError
     plain = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(ranks),
-           "--master_port", str(_free_port()), "-m", "jobs.bench_scaling", json.dumps(plain)]
+           "--master_port", str(_free_port()), "-m", "jobs.tools.bench_scaling", json.dumps(plain)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}   # ranks from torchrun
     env.update(OMP_NUM_THREADS=str(threads), PYTHONPATH=str(REPO))
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
@@ -62,11 +63,10 @@ def bench_scaling(args: argparse.Namespace) -> dict:
 
 def _worker(args: argparse.Namespace) -> None:
     """One rank under torchrun: the trainer on random tokens with a global batch of W x per-rank."""
-    from jobs import bench   # here, not at the top: the bench helpers build the same model, batch and run config
     world = distributed.from_env()
-    model_cfg, per_rank = bench._model_and_batch(args)
-    cfg = bench._run_config(model_cfg, per_rank * world.world_size, args)
-    batches = bench._random_tokens(model_cfg, cfg.train.batch_size)
+    model_cfg, per_rank = model_and_batch(args)
+    cfg = run_config(model_cfg, per_rank * world.world_size, args)
+    batches = random_tokens(model_cfg, cfg.train.batch_size)
     with tempfile.TemporaryDirectory(prefix=f"bench-rank{world.rank}-") as tmp:
         summary = train(cfg, Path(tmp) / "run", batches)
     if world.is_main:

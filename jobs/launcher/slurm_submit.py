@@ -1,18 +1,19 @@
-"""`--executor slurm`: render one sbatch script (jobs/sbatch.py), write it and its task list into
+"""`--executor slurm`: render one sbatch script (jobs/launcher/sbatch.py), write it and its task list into
 the submission folder, run `sbatch` on it; `--dry-run` prints that same script and writes nothing.
 
     ids = submit_slurm(tasks, ctx, request, res, name="full_run.smoke", folder=run_dir / "slurm")
 
-The job runs `python -m jobs.worker <folder>/tasks-<hash>.json` under srun: task
+The job runs `python -m jobs.launcher.worker <folder>/tasks-<hash>.json` under srun: task
 $SLURM_ARRAY_TASK_ID of the list, inline, so USR2 (`--signal`, time limit or preemption) saves
 and requeues, and `scancel`'s SIGTERM saves and lets the job end CANCELLED. The task list is
 `{"runs_root", "cache_dir", "data_root", "tasks": [{"job", "run_dir", "cfg"}]}` (task_spec).
 Logs: `<folder>/<job id>_log.out` (one run) or `<folder>/<A>_<i>_log.out` (array task i).
 The pieces (check_folders, partition_for, build_script, sbatch_file, record_submitted) are
-shared with jobs/slurm_chain.py, which submits one job per stage of a chained job.
+shared with jobs/launcher/slurm_chain.py, which submits one job per stage of a chained job.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,21 +25,21 @@ from pathlib import Path
 
 from gpt import rundir
 from gpt.overrides import to_dict
-from jobs.cluster import (JOBS_LOG, Resources, announce, check_cluster, check_shared, require_sbatch,
+from jobs.launcher.cluster import (JOBS_LOG, announce, check_cluster, check_shared, require_sbatch,
                           slurm_command)
 from jobs.context import JobContext
 from jobs.errors import LaunchError
-from jobs.pack import points_per_task
-from jobs.request import LaunchRequest
-from jobs.sbatch import SbatchSpec, check_sbatch_option, render, script_name
-from jobs.slurm_jobs import ACTIVE_STATES, job_states
+from jobs.launcher.pack import points_per_task
+from jobs.launcher.request import LaunchRequest
+from jobs.launcher.sbatch import Resources, SbatchSpec, render, script_name
+from jobs.launcher.slurm_jobs import ACTIVE_STATES, job_states
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 POLL_S = 2.0   # --wait: how often squeue/sacct are asked
 
 
 def task_spec(tasks: list, ctx: JobContext) -> dict:
-    """JSON-able description of `tasks` (jobs.tasks.Task) and the absolute context paths."""
+    """JSON-able description of `tasks` (jobs.launcher.tasks.Task) and the absolute context paths."""
     return {"runs_root": str(ctx.runs_root), "cache_dir": str(ctx.cache_dir),
             "data_root": str(ctx.data_root) if ctx.data_root else None,
             "tasks": [{"job": t.job, "run_dir": str(t.run_dir), "cfg": to_dict(t.cfg)} for t in tasks]}
@@ -54,19 +55,16 @@ def build_script(tasks: list, ctx: JobContext, res: Resources, partition: str, n
                  folder: Path, parallel: int | None, pack: int = 1,
                  pack_mode: str = "auto") -> tuple[str, Path, bytes]:
     """(script text, task-list path, task-list bytes) of one submission; nothing is written.
-    pack > 1: each array task runs `pack` of the tasks (jobs/pack.py)."""
+    pack > 1: each array task runs `pack` of the tasks (jobs/launcher/pack.py)."""
     spec = task_spec(tasks, ctx) | ({"pack": pack, "pack_mode": pack_mode} if pack > 1 else {})
     spec_path, spec_bytes = _spec_file(folder, spec)
-    setup = (*res.setup,   # the worker imports jobs.worker from this checkout
-             f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}")
-    text = render(SbatchSpec(job_name=name, folder=folder, time_min=res.time_min, cpus=res.cpus,
-                             mem_mb=int(res.mem_gb * 1024), signal_delay_s=res.signal_delay_s,
-                             gpus=res.gpus, partition=partition, account=res.account, qos=res.qos,
-                             constraint=res.constraint, n_tasks=-(-len(tasks) // pack), parallel=parallel,
-                             nodes=res.nodes, tasks_per_node=res.tasks_per_node,
-                             setup=setup, extra=tuple(check_sbatch_option(o) for o in res.sbatch_options),
-                             command=(sys.executable, "-u", "-m", "jobs.pack_worker" if pack > 1 else "jobs.worker",
-                                      str(spec_path))))
+    # after the resources' setup lines: the worker imports jobs.launcher.worker from this checkout
+    setup = (f"export PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}",)
+    text = render(SbatchSpec(job_name=name, folder=folder, n_tasks=-(-len(tasks) // pack), parallel=parallel,
+                             setup=setup,
+                             command=(sys.executable, "-u", "-m", "jobs.launcher.pack_worker" if pack > 1 else
+                                      "jobs.launcher.worker", str(spec_path))),
+                  dataclasses.replace(res, partition=partition))
     return text, spec_path, spec_bytes
 
 

@@ -1,5 +1,5 @@
 """`--executor local`: each run in a submitit subprocess on this machine, waited for. The only
-importer of submitit, and imported only for this executor (jobs/launch.py's dispatch), so an inline
+importer of submitit, and imported only for this executor (jobs/launcher/launch.py's dispatch), so an inline
 run, what a Slurm job or a GPU node runs, works where submitit is not installed.
 
     python main.py full_run --preset smoke --executor local
@@ -19,13 +19,14 @@ import submitit
 from gpt import rundir
 from gpt.overrides import from_dict, to_dict
 from jobs import config_type
-from jobs.cluster import Resources, resources_for
+from jobs.launcher.cluster import resources_for
 from jobs.context import JobContext
-from jobs.launch import _absolute, _attempt, _record, _run_job
-from jobs.request import LaunchRequest
-from jobs.tasks import Task
+from jobs.launcher.launch import _absolute, _attempt, _record, _run_job
+from jobs.launcher.request import LaunchRequest
+from jobs.launcher.sbatch import Resources
+from jobs.launcher.tasks import Task
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class SubmittedRun(submitit.helpers.Checkpointable):

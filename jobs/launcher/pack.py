@@ -3,8 +3,8 @@
     python main.py sweep grid optim.lr=1e-3,3e-3,1e-2 seed=1,2 --preset smoke --executor slurm --pack 3
 
 Array task i runs points [i*K, (i+1)*K) of the task list; its job step is
-`python -m jobs.pack_worker <tasks.json>` (jobs/pack_worker.py), which starts one child process
-per point (an inline run, as jobs/worker.py does) along the lanes this module plans:
+`python -m jobs.launcher.pack_worker <tasks.json>` (jobs/launcher/pack_worker.py), which starts one child process
+per point (an inline run, as jobs/launcher/worker.py does) along the lanes this module plans:
 - seq (auto without GPUs): one lane, the points one after another;
 - gpus (auto with 2+ GPUs): one lane per GPU, each child with its own CUDA_VISIBLE_DEVICES;
 - shared: every point at once on the one device; on a GPU, only as many as its free memory holds

@@ -28,7 +28,7 @@ from gpt.config import preset_name
 from jobs import JOBS, job_module
 from jobs.errors import UserError
 
-MAIN = Path(__file__).resolve().parents[1] / "main.py"
+MAIN = Path(__file__).resolve().parents[2] / "main.py"
 ROWS = ("start-up", "data load", "train loop", "eval", "checkpoints", "plots", "sampling", "writes",
         "other", "exit")
 

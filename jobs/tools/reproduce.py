@@ -1,5 +1,5 @@
 """reproduce: run one course's headline experiment at its original settings, then tabulate ours
-against the reference numbers (jobs/references.json) with the gap, hardware and wall time.
+against the reference numbers (jobs/tools/references.json) with the gap, hardware and wall time.
 
     python main.py reproduce cs224n_pretrain_finetune --scale smoke --runs-root /tmp/r   # CPU, minutes
     python main.py reproduce nanogpt_char device=cuda                       # full scale, on a GPU
@@ -25,17 +25,17 @@ from gpt import rundir
 from gpt.overrides import apply_overrides
 from jobs.context import add_path_arguments, context_from_args
 from jobs.errors import UserError
-from jobs.launch import dispatch
-from jobs.pack import add_arguments as add_pack_arguments
-from jobs.reproductions import EXPERIMENTS, SCALES
-from jobs.request import add_arguments as add_launch_arguments, from_args
-from jobs.tasks import make_tasks
+from jobs.launcher.launch import dispatch
+from jobs.launcher.pack import add_arguments as add_pack_arguments
+from jobs.tools.reproductions import EXPERIMENTS, SCALES
+from jobs.launcher.request import add_arguments as add_launch_arguments, from_args
+from jobs.launcher.tasks import make_tasks
 
 REFERENCES = Path(__file__).with_name("references.json")
 
 
 def references() -> dict:
-    """jobs/references.json: {experiment: {"title", "metric", "references": [...]}}."""
+    """jobs/tools/references.json: {experiment: {"title", "metric", "references": [...]}}."""
     return json.loads(REFERENCES.read_text(encoding="utf-8"))
 
 

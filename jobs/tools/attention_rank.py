@@ -22,7 +22,7 @@ from gpt.attention.rank import map_ranks, rank_k_losses
 from gpt.config_model import SOFTMAX_ATTENTIONS
 from gpt.overrides import from_dict
 from jobs.errors import UserError
-from jobs.sample import load_run_model
+from jobs.run_model import load_run_model
 
 RESULT = rundir.ATTENTION_RANK
 

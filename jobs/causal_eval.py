@@ -1,7 +1,7 @@
 """Leak-free val loss: each position scored by a forward over the tokens up to it, nothing later.
 
-    python main.py eval_causal --run-dir runs/attention_ablation/abl-1a2b3c4d
-    python main.py eval_causal --run-dir RUN --max-tokens 8192 --out causal-8k.json
+    result = evaluate_causal(run_dir)                       # -> eval/causal.json
+    result = evaluate_causal(run_dir, max_tokens=8192, out="causal-8k.json")
 
 The val loss a training run logs comes from one forward over a whole window of T tokens, every
 position's logits read at once. That score is only honest if position t cannot see tokens after
@@ -16,13 +16,12 @@ and see whether the logits at positions <= t move (`sees_future`). Writes `<run>
 {"kind": "causal", "checkpoint", "block_size", "windows", "tokens", "loss", "ppl", "window_loss",
 "window_ppl", "future_leak", "sees_future"} (loss: prefix-by-prefix; window_loss: one forward per
 window, the training metric, on the same windows). The report's ablation table reads causal.json,
-so the tool never replaces one scored on another number of tokens (--out NAME.json, or --overwrite).
+so one scored on another number of tokens is never replaced unless asked (`overwrite`). The
+`eval_causal` tool (jobs/tools/eval_causal.py) is the command line over this.
 """
 from __future__ import annotations
 
-import argparse
 import math
-import os
 from pathlib import Path
 
 import torch
@@ -30,8 +29,8 @@ import torch.nn.functional as F
 
 from gpt import rundir
 from jobs.errors import UserError
-from jobs.eval_lengths import val_tokens
-from jobs.sample import load_run_model
+from jobs.length_eval import refuse_to_replace, val_tokens
+from jobs.run_model import load_run_model
 
 FILE = rundir.CAUSAL   # the default --out
 DEFAULT_MAX_TOKENS = 4096
@@ -50,26 +49,17 @@ def windows(tokens, block_size: int, max_tokens: int) -> tuple[torch.Tensor, tor
 
 
 @torch.no_grad()
-def prefix_loss(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> float:
-    """Mean NLL where the logits at t come from model(x[:, :t+1]) only: x, y (N, T) -> nats/token."""
+def mean_nll(model, x: torch.Tensor, y: torch.Tensor, prefix: bool, batch_size: int = 64) -> float:
+    """Mean NLL of windows x, y (N, T) in nats/token. prefix: the logits at t come from
+    model(x[:, :t+1]) only (leak-free); else from one forward per window (what training logs)."""
     device = next(model.parameters()).device
     total = 0.0
     for i in range(0, x.size(0), batch_size):
         xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        for t in range(xb.size(1)):
-            logits = model(xb[:, : t + 1])[0][:, -1]                       # (B, V): position t
-            total += float(F.cross_entropy(logits.float(), yb[:, t], reduction="sum"))
-    return total / y.numel()
-
-
-@torch.no_grad()
-def window_loss(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> float:
-    """Mean NLL with one forward per window (what training logs as val loss): x, y (N, T)."""
-    device = next(model.parameters()).device
-    total = 0.0
-    for i in range(0, x.size(0), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        logits = model(xb)[0]                                               # (B, T, V)
+        if prefix:                                                          # (B, T, V), row t from x[:, :t+1]
+            logits = torch.stack([model(xb[:, : t + 1])[0][:, -1] for t in range(xb.size(1))], dim=1)
+        else:
+            logits = model(xb)[0]                                           # (B, T, V)
         total += float(F.cross_entropy(logits.float().flatten(0, 1), yb.flatten(), reduction="sum"))
     return total / y.numel()
 
@@ -97,19 +87,13 @@ def evaluate_causal(run_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS, data_ro
     UserError if eval/<out> holds a score of another number of tokens and not `overwrite`."""
     run_dir = Path(run_dir)
     target = run_dir / rundir.EVAL / out
-    if target.is_file() and not overwrite:
-        try:
-            held = rundir.read_json(target).get("max_tokens")
-        except (ValueError, AttributeError):
-            held = "unreadable"
-        if held != max_tokens:
-            raise UserError(f"{target} already holds a score of max_tokens {held}, which the report "
-                            "reads; pass --out NAME.json to write elsewhere, or --overwrite to replace it")
+    refuse_to_replace(target, overwrite, f"a score of max_tokens {max_tokens}",
+                      lambda old: f"a score of max_tokens {old.get('max_tokens')}")
     model, _, cfg = load_run_model(run_dir, "best", device)
     if getattr(cfg.model, "arch", "gpt") != "gpt":   # an LSTM is causal by construction
         raise UserError(f"eval_causal scores GPT runs; {run_dir} is a {cfg.model.arch} run")
     x, y = windows(val_tokens(cfg, data_root, cache_dir), cfg.model.block_size, max_tokens)
-    loss, whole = prefix_loss(model, x, y), window_loss(model, x, y)
+    loss, whole = mean_nll(model, x, y, prefix=True), mean_nll(model, x, y, prefix=False)
     leak = future_leak(model, x, cfg.model.vocab_size)
     result = {"kind": "causal", "checkpoint": "best", "block_size": cfg.model.block_size,
               "max_tokens": max_tokens, "windows": x.size(0), "tokens": y.numel(),
@@ -118,36 +102,3 @@ def evaluate_causal(run_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS, data_ro
               "sees_future": leak > LEAK_TOLERANCE}
     rundir.write_json(target, result)
     return result
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the tool's options (--run-dir, --max-tokens, --data-root, ...) to `parser`."""
-    parser.add_argument("--run-dir", type=Path, required=True, help="a finished GPT run dir")
-    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
-                        help="val tokens scored, from the start of the split (default: %(default)s)")
-    parser.add_argument("--data-root", type=Path, default=None, help="raw corpora (default: $DATA_ROOT)")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="default: $DATA_CACHE or ./.cache/data")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--out", default=FILE,
-                        help="file name under <run>/eval/ (default: %(default)s, which the report reads)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace eval/<out> even if it was scored on another --max-tokens")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Print the leak-free and the whole-window loss, the leak probe, and where causal.json went."""
-    from data import default_cache_dir
-    if args.max_tokens < 1:
-        raise UserError(f"--max-tokens {args.max_tokens} must be at least 1")
-    if Path(args.out).name != args.out or not args.out.endswith(".json") or args.out.startswith("."):
-        raise UserError(f"--out {args.out!r}: give a plain file name ending in .json (written under <run>/eval/)")
-    if not rundir.is_complete(args.run_dir):
-        raise UserError(f"{args.run_dir} is not a finished run (no {rundir.SUMMARY}); wait for it or rerun it")
-    r = evaluate_causal(args.run_dir, args.max_tokens, args.data_root or os.environ.get("DATA_ROOT"),
-                        args.cache_dir or default_cache_dir(), args.device, args.out, args.overwrite)
-    print(f"leak-free val loss {r['loss']:.4f} (ppl {r['ppl']:.2f}); whole-window val loss "
-          f"{r['window_loss']:.4f} (ppl {r['window_ppl']:.2f}); {r['windows']} windows of {r['block_size']}")
-    print(f"future leak: max logit change {r['future_leak']:.2e} -> "
-          f"{'SEES THE FUTURE' if r['sees_future'] else 'causal'}")
-    print(f"wrote {Path(args.run_dir) / rundir.EVAL / args.out}")
-    return 0

@@ -3,10 +3,10 @@
     python main.py bench train --preset jhu-nano --steps 20 --device cpu
     python main.py bench train --preset gpt2-124m --device cuda --compile --compare plain
     python main.py bench report --runs 200          # reports/ on 200 synthetic run dirs
-    python main.py bench job full_run --preset smoke  # a whole job, split by phase (jobs/bench_job.py)
+    python main.py bench job full_run --preset smoke  # a whole job, split by phase (jobs/tools/bench_job.py)
     python main.py bench train --attention all      # every attention variant, ratio to fused
-    python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/bench_scaling.py)
-    python main.py bench attention --lengths 64,128,256,512   # one layer's cost vs T (jobs/bench_attention.py)
+    python main.py bench train --tasks 2 --device cpu  # data-parallel scaling (jobs/tools/bench_scaling.py)
+    python main.py bench attention --lengths 64,128,256,512   # one layer's cost vs T (jobs/tools/bench_attention.py)
 
 `bench train` runs the real trainer (`gpt.trainer.train`, prefetch and logging included) on random
 tokens in a throw-away run dir and reads back the trainer's own steady-state ms/step (the first
@@ -20,65 +20,21 @@ trainer's tokens/s over the plain loop's, a measured ratio of the trainer's over
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from gpt import build_model, perf
 from gpt.batches import TokenStream
-from gpt.config import (MODEL_PRESETS, ConfigError, GPTConfig, OptimConfig, RunConfig, TrainConfig,
-                        model_preset, preset_name)
+from gpt.config import MODEL_PRESETS, ConfigError, RunConfig, preset_name
 from gpt.optim import make_optimizer
-from gpt.overrides import apply_overrides
 from gpt.rundir import METRICS, read_jsonl
 from gpt.trainer import resolve_device, train
-
-# (model config, batch size): the shapes the figures in docs/results/ are quoted at
-PRESETS: dict[str, tuple[GPTConfig, int]] = {
-    # GPT-2 small as nanoGPT trains it: vocab padded to 50304, block 1024, micro-batch 12
-    "gpt2-124m": (GPTConfig(vocab_size=50304, n_layer=12, n_head=12, n_embd=768, block_size=1024,
-                            dropout=0.0, bias=True), 12),
-    # nanoGPT config/train_shakespeare_char.py: 6 x 384, block 256, batch 64, dropout 0.2
-    "shakespeare-char": (dataclasses.replace(MODEL_PRESETS["shakespeare-char"], vocab_size=65), 64),
-    # JHU hw5: gpt-nano, block 32, batch 256, BPE vocabulary of 8192
-    "jhu-nano": (model_preset("gpt-nano", block_size=32, vocab_size=8192, dropout=0.1), 256),
-}
-
-
-def _model_and_batch(args: argparse.Namespace) -> tuple[GPTConfig, int]:
-    """The benchmarked model config and batch size from --preset, or --model and its flags."""
-    if args.preset:
-        cfg, batch = PRESETS[args.preset]
-    else:
-        cfg, batch = model_preset(args.model, vocab_size=args.vocab_size, dropout=0.0), 64
-    if args.block_size:
-        cfg = dataclasses.replace(cfg, block_size=args.block_size)
-    if getattr(args, "model_overrides", ()):   # an attention variant (jobs/ablations.py)
-        cfg = apply_overrides(RunConfig(model=cfg), list(args.model_overrides)).model
-    return cfg, args.batch_size or batch
-
-
-def _run_config(model_cfg, batch: int, args: argparse.Namespace) -> RunConfig:
-    window = max(1, args.warmup)
-    iters = window * (1 + -(-args.steps // window))   # one warm-up window + timed windows
-    return RunConfig(name="bench", device=args.device, model=model_cfg,
-                     optim=OptimConfig(lr=1e-4, warmup_iters=0),
-                     train=TrainConfig(max_iters=iters, batch_size=batch, eval_interval=iters,
-                                       eval_iters=1, log_interval=window, compile=args.compile,
-                                       progress="off"))
-
-
-def _random_tokens(model_cfg, batch: int) -> TokenStream:
-    n = max(4 * batch * model_cfg.block_size, 4 * model_cfg.block_size)
-    tokens = np.random.default_rng(0).integers(0, model_cfg.vocab_size, n, dtype=np.int64)
-    return TokenStream({"train": tokens, "val": tokens[: 2 * model_cfg.block_size + 2]},
-                       model_cfg.block_size)
-
+from jobs.tools.bench_scaling import bench_scaling
+from jobs.tools.bench_setup import PRESETS, model_and_batch, random_tokens, run_config
 
 def time_trainer(cfg: RunConfig, batches: TokenStream) -> dict:
     """The trainer's own steady-state figures for `cfg`, from a throw-away run dir."""
@@ -128,12 +84,12 @@ def time_plain(cfg: RunConfig, batches: TokenStream, steps: int, warmup: int) ->
 
 def bench_train(args: argparse.Namespace) -> dict:
     """Figures for one model/batch: the trainer's, and with --compare plain the hand loop's too."""
-    model_cfg, batch = _model_and_batch(args)
-    cfg = _run_config(model_cfg, batch, args)
+    model_cfg, batch = model_and_batch(args)
+    cfg = run_config(model_cfg, batch, args)
     device = resolve_device(cfg.device)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
-    batches = _random_tokens(model_cfg, batch)
+    batches = random_tokens(model_cfg, batch)
     n_params = build_model(model_cfg).num_params()
     fpt = perf.flops_per_token(model_cfg, n_params)
     peak, no_peak = perf.device_peak(device)
@@ -180,9 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="K > 1: time 1 and K data-parallel ranks (torchrun, per-rank batch kept) and "
                         "print the scaling efficiency")
     t.set_defaults(bench=_bench_train)
-    from jobs.bench_attention import add_parser as add_attention   # `bench attention`
+    from jobs.tools.bench_attention import add_parser as add_attention   # `bench attention`
     add_attention(sub)
-    from jobs import bench_job
+    from jobs.tools import bench_job
     j = sub.add_parser("job", help="time a whole job end to end in a fresh process; print the split "
                        "(start-up, data, train loop, eval, plots, sampling, writes)",
                        description=bench_job.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,7 +164,6 @@ def _checked(args: argparse.Namespace) -> argparse.Namespace:
 def _bench_train(args: argparse.Namespace) -> None:
     args = _checked(args)
     if args.tasks > 1:
-        from jobs.bench_scaling import bench_scaling
         print(json.dumps(bench_scaling(args), indent=2))
         return
     if args.attention is None:

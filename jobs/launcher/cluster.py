@@ -1,4 +1,5 @@
-"""Resources a job asks for, and the questions put to Slurm before anything is submitted.
+"""Where a job's Resources (jobs/launcher/sbatch.py) come from, and the questions put to Slurm
+before anything is submitted.
 
     res = load_resources({"cpus": 1, "partition": None}, profile="gpu", min_gpus=1,
                          why="device=cuda")   # flags > $TOOLKIT_* > profile > the job's needs > defaults
@@ -6,13 +7,14 @@
 
 Defaults come, in order, from the command-line flags, the environment (`TOOLKIT_PARTITION`,
 `TOOLKIT_ACCOUNT`, `TOOLKIT_QOS`, `TOOLKIT_GPUS`, `TOOLKIT_CPUS`, `TOOLKIT_MEM_GB`,
-`TOOLKIT_TIME_MIN`, `TOOLKIT_CONSTRAINT`, `TOOLKIT_SIGNAL_DELAY_S`), a cluster profile
+`TOOLKIT_TIME_MIN`, `TOOLKIT_CONSTRAINT`, `TOOLKIT_SIGNAL_DELAY_S`, `TOOLKIT_NODES`,
+`TOOLKIT_TASKS_PER_NODE`: `$TOOLKIT_<FIELD>` of each field that has one), a cluster profile
 (`$TOOLKIT_CLUSTER_PROFILE`, else `~/.config/slm-toolkit/cluster.json`: a JSON object with any
-of the field names below, plus `"setup": ["module load cuda", ...]` shell lines run before the
+of the Resources field names, plus `"setup": ["module load cuda", ...]` shell lines run before the
 job, and `"profiles": {"NAME": {...}}` overlaid on it by `--profile NAME` or $TOOLKIT_PROFILE),
 what the job needs (a GPU when it will use CUDA), and the field defaults. `pending_runs` drops
 runs that are done or still queued, from each run's `slurm/jobs.jsonl` (every submission and
-start, with its job id). No submitit here: that lives in `jobs/launch.py`.
+start, with its job id). No submitit here: that lives in `jobs/launcher/launch_local.py`.
 """
 from __future__ import annotations
 
@@ -22,49 +24,18 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from gpt import rundir
 from jobs import job_module
 from jobs.errors import LaunchError
-from jobs.sbatch import check_sbatch_option
-from jobs.slurm_jobs import ACTIVE_STATES, job_states
+from jobs.launcher.sbatch import Resources, env_var
+from jobs.launcher.slurm_jobs import ACTIVE_STATES, job_states
 
 PROFILE = Path("~/.config/slm-toolkit/cluster.json")
 JOBS_LOG = f"{rundir.SLURM}/jobs.jsonl"   # in each run dir: submissions and starts, with job ids
 # Folders that exist on every machine but hold different files on each (or vanish with the job).
 NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Resources:
-    """What one Slurm job asks for; built by load_resources from flags, $TOOLKIT_*, profile, defaults."""
-    partition: str = ""          # "" = the cluster's default partition
-    account: str = ""
-    qos: str = ""
-    gpus: int = 0                # per job (one node)
-    cpus: int = 1                # per task
-    mem_gb: float = 4.0
-    time_min: int = 60
-    constraint: str = ""
-    signal_delay_s: int = 120    # USR2 this long before the time limit: save and requeue
-    nodes: int = 1               # data parallel (gpt.distributed): nodes x tasks_per_node ranks,
-    tasks_per_node: int = 1      # one task per GPU (gpus is per node)
-    setup: tuple[str, ...] = ()  # shell lines before the job (module load ..., conda activate ...)
-    sbatch_options: tuple[str, ...] = ()   # more `#SBATCH` lines: "--mail-type=END" (--sbatch-opt)
-
-    def __post_init__(self) -> None:
-        for key in ("gpus", "cpus", "mem_gb", "time_min", "signal_delay_s", "nodes", "tasks_per_node"):
-            value = getattr(self, key)
-            if value < 0 or (value == 0 and key in ("cpus", "mem_gb", "time_min", "nodes", "tasks_per_node")):
-                raise LaunchError(f"--{key.replace('_', '-')} {value} must be positive")
-        if self.time_min * 60 <= self.signal_delay_s:   # USR2 at the start: requeue after requeue
-            raise LaunchError(f"--time-min {self.time_min} leaves no time to train: the job is told to save "
-                              f"and requeue {self.signal_delay_s} s before its end ($TOOLKIT_SIGNAL_DELAY_S); "
-                              f"ask for more than {self.signal_delay_s // 60} min or lower $TOOLKIT_SIGNAL_DELAY_S")
-        for option in self.sbatch_options:
-            check_sbatch_option(option)
 
 
 def _check_keys(data, where: str) -> None:
@@ -115,20 +86,21 @@ def load_resources(flags: dict, profile: str | None = None, min_gpus: int = 0,
     profile_values = _profile(profile)
     values, explicit = {}, set()
     for f in dataclasses.fields(Resources):
-        env = os.environ.get(f"TOOLKIT_{f.name.upper()}")
+        variable = env_var(f.name)
+        env = os.environ.get(variable) if variable else None
         if flags.get(f.name) is not None:
             values[f.name] = flags[f.name]
             explicit.add(f.name)
-        elif env is not None and f.name not in ("setup", "sbatch_options"):
+        elif env is not None:
             try:
                 values[f.name] = type(f.default)(env)
             except ValueError:
-                raise LaunchError(f"$TOOLKIT_{f.name.upper()}={env!r} is not a valid "
+                raise LaunchError(f"${variable}={env!r} is not a valid "
                                   f"{type(f.default).__name__}") from None
             explicit.add(f.name)
         elif f.name in profile_values:
             value = profile_values[f.name]
-            if f.name in ("setup", "sbatch_options"):
+            if isinstance(f.default, tuple):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise LaunchError(f'cluster profile: "{f.name}" must be a list of strings')
                 value = tuple(value)

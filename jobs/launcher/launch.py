@@ -1,6 +1,6 @@
 """Run jobs in this process, in local subprocesses, or on Slurm. No submitit here: the local executor
-(jobs/launch_local.py, imported only for `--executor local`) is its only user, so an inline run works
-on a node without it; Slurm submissions render their own sbatch script (jobs/slurm_submit.py).
+(jobs/launcher/launch_local.py, imported only for `--executor local`) is its only user, so an inline run works
+on a node without it; Slurm submissions render their own sbatch script (jobs/launcher/slurm_submit.py).
 
     python main.py full_run --preset smoke                                  # inline, here
     python main.py full_run --preset smoke --executor local                 # subprocess, waits
@@ -9,12 +9,12 @@ on a node without it; Slurm submissions render their own sbatch script (jobs/slu
 
 A job run is idempotent (done -> summary; checkpoint -> resume), so preemption handling only has
 to stop at a step boundary and run the same thing again:
-- inline (also what a Slurm job runs, from a template or jobs/worker.py): USR2/SIGTERM/SIGINT set
+- inline (also what a Slurm job runs, from a template or jobs/launcher/worker.py): USR2/SIGTERM/SIGINT set
   `ctx.stop`; the trainer saves `last.pt` and returns "interrupted". Inside a Slurm job only USR2
   (sent by `--signal` before a time limit or on preemption) then `scontrol requeue`s the job;
   SIGTERM (`scancel`) and SIGINT only save, so a cancelled job ends CANCELLED; a SIGTERM of
   `scontrol requeue` (Slurm's restart count already moved on) says the job comes back by itself.
-- local (jobs/launch_local.py): submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets
+- local (jobs/launcher/launch_local.py): submitit's USR2 handler calls `SubmittedRun.checkpoint`, which sets
   the stop event, waits for the job thread to save, and hands submitit the same run to requeue.
 The job gets its run dir and attempt number (0-based) in its JobContext.
 Logs and submission files go to `<run_dir>/slurm/` (one run) or the folder a sweep names;
@@ -33,14 +33,14 @@ from pathlib import Path
 
 from gpt import rundir
 from jobs import job_module
-from jobs.cluster import JOBS_LOG, pending_runs, resources_for
+from jobs.launcher.cluster import JOBS_LOG, pending_runs, resources_for
 from jobs.context import JobContext
 from jobs.errors import LaunchError
-from jobs.request import LaunchRequest
-from jobs.slurm_chain import is_chained, submit_chain
-from jobs.slurm_jobs import requeued_by_slurm
-from jobs.slurm_submit import submit_slurm
-from jobs.tasks import Task
+from jobs.launcher.request import LaunchRequest
+from jobs.launcher.slurm_chain import is_chained, submit_chain
+from jobs.launcher.slurm_jobs import requeued_by_slurm
+from jobs.launcher.slurm_submit import submit_slurm
+from jobs.launcher.tasks import Task
 
 EXIT_INTERRUPTED = 3          # inline run stopped at a step boundary outside Slurm: rerun to resume
 
@@ -81,7 +81,7 @@ def _run_job(task: Task, ctx: JobContext, record: bool = True) -> dict:
 
 def run_inline(task: Task, ctx: JobContext, requeue: bool = True) -> int:
     """Run in this process; a stop signal saves at a step boundary (and requeues inside Slurm,
-    unless `requeue` is False: a packed point, whose array task requeues, jobs/pack_worker.py)."""
+    unless `requeue` is False: a packed point, whose array task requeues, jobs/launcher/pack_worker.py)."""
     module = job_module(task.job)
     # e.g. a template resubmitted: say so, train nothing (reading summary.json refuses a damaged
     # one in one line); a job that decides itself what is done (evaluate: per eval file) runs on.
@@ -154,9 +154,9 @@ def run_inline_all(tasks: list[Task], ctx: JobContext) -> int:
 
 
 def _local_executor():
-    """jobs.launch_local.run_local, imported only here: an inline run (a GPU node's) needs no submitit."""
+    """jobs.launcher.launch_local.run_local, imported only here: an inline run (a GPU node's) needs no submitit."""
     try:
-        from jobs.launch_local import run_local
+        from jobs.launcher.launch_local import run_local
     except ModuleNotFoundError as exc:
         if exc.name != "submitit":
             raise
@@ -180,7 +180,7 @@ def dispatch(tasks: list[Task], ctx: JobContext, request: LaunchRequest, *, name
     array when several), named `name` (default <job>.<config name>), logging to `folder`
     (default: the run's slurm/ folder, or <runs_root>/<job>/slurm/ for several); a chained job
     (one whose module has `stage_configs`, e.g. pretrain_finetune) is submitted as one job per
-    stage instead (jobs/slurm_chain.py)."""
+    stage instead (jobs/launcher/slurm_chain.py)."""
     if request.print_run_dir:
         print("\n".join(str(t.run_dir) for t in tasks))
         return Outcome(0)

@@ -3,7 +3,7 @@ how our number(s) are read back from the finished run dirs.
 
 Full scale is each original's settings (the presets that claim a course); smoke scale is the
 same pipeline shrunk to minutes on a CPU, with the data substitutions listed in `notes`.
-The reference numbers themselves live in jobs/references.json.
+The reference numbers themselves live in jobs/tools/references.json.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gpt import rundir
 from gpt.config import DataConfig, OptimConfig, RunConfig, TrainConfig, model_preset
 from gpt.overrides import apply_overrides
 from jobs import job_module, sweeps
-from jobs.tasks import Task
+from jobs.launcher.tasks import Task
 
 SCALES = ("full", "smoke")
 

@@ -1,7 +1,7 @@
 """The launch request: where and how to run a list of tasks, typed and built once from the flags.
 
     request = from_args(args)          # argparse Namespace of a job subcommand, `sweep` or `reproduce`
-    dispatch(tasks, ctx, request)      # jobs/launch.py: inline, local or Slurm
+    dispatch(tasks, ctx, request)      # jobs/launcher/launch.py: inline, local or Slurm
 
 The executor and resource flags are added to every job subcommand (and `sweep`, `reproduce`) by
 `add_arguments`; nothing past `from_args` reads the Namespace. Combinations that cannot work
@@ -13,14 +13,14 @@ import argparse
 from dataclasses import dataclass, field
 
 from jobs.errors import LaunchError
-from jobs.pack import check_flags as check_pack_flags
+from jobs.launcher.pack import check_flags as check_pack_flags
+from jobs.launcher.sbatch import flag_types
 
 EXECUTORS = ("inline", "local", "slurm")
 RESOURCE_HELP = {"time_min": "slurm/local: the job's time limit in minutes; USR2 comes "
                               "$TOOLKIT_SIGNAL_DELAY_S (default 120) s before it (save and requeue), so "
                               "it must be longer than that"}
-RESOURCE_FLAGS = {"partition": str, "account": str, "qos": str, "gpus": int, "cpus": int,
-                  "mem_gb": float, "time_min": int, "constraint": str, "nodes": int, "tasks_per_node": int}
+RESOURCE_FLAGS = flag_types()      # {field: type}: one --flag per flagged field of sbatch.Resources
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,8 +35,8 @@ class LaunchRequest:
     resources: dict = field(default_factory=dict)   # resource flags given: {field: value}
     parallel: int | None = None           # most runs at once (slurm: the array's %N; local: 1)
     task_index: int | None = None         # run only this task, inline (a template's array task)
-    pack: int | None = None               # slurm: runs per array task (jobs/pack.py)
-    pack_mode: str = "auto"               # how a packed task runs them: jobs.pack.MODES
+    pack: int | None = None               # slurm: runs per array task (jobs/launcher/pack.py)
+    pack_mode: str = "auto"               # how a packed task runs them: jobs.launcher.pack.MODES
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:

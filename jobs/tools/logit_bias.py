@@ -21,7 +21,7 @@ import torch
 from gpt import rundir
 from gpt.logit_bias import TopTwoAPI, recover_distribution, top_p_filter
 from jobs.errors import UserError
-from jobs.sample import load_run_model
+from jobs.run_model import load_run_model
 
 
 @torch.no_grad()

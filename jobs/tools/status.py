@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from gpt import rundir
-from jobs.cluster import JOBS_LOG
+from jobs.launcher.cluster import JOBS_LOG
 from jobs.errors import LaunchError
-from jobs.slurm_jobs import ACTIVE_STATES, cancel_jobs, job_details, log_path
+from jobs.launcher.slurm_jobs import ACTIVE_STATES, cancel_jobs, job_details, log_path
 
 COLUMNS = ("exp", "run", "job", "job_id", "slurm", "state", "step", "val_loss", "elapsed", "left", "attempts",
            "log")
@@ -79,7 +79,7 @@ def run_row(run_dir: Path, exp=None, job=None) -> dict:
         state = "completed"
     elif last.get("kind") == "stop":
         state = "interrupted"
-    elif jobs and jobs[-1].get("kind") == "failed":   # a packed point that exited non-zero (jobs/pack_worker.py)
+    elif jobs and jobs[-1].get("kind") == "failed":   # a packed point that exited non-zero (jobs/launcher/pack_worker.py)
         state = f"failed (exit {jobs[-1].get('exit_code')})"
     else:
         state = "started" if metrics or _last(jobs, "start") else "not started"

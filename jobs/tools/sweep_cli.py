@@ -32,11 +32,11 @@ from gpt import rundir
 from gpt.config import MAX_NAME_CHARS, NAME_PATTERN, ConfigError, preset_name
 from jobs import JOBS, grid
 from jobs.context import JobContext, add_path_arguments, context_from_args
-from jobs.launch import dispatch
-from jobs.pack import add_arguments as add_pack_arguments
-from jobs.request import add_arguments as add_launch_arguments, from_args
+from jobs.launcher.launch import dispatch
+from jobs.launcher.pack import add_arguments as add_pack_arguments
+from jobs.launcher.request import add_arguments as add_launch_arguments, from_args
 from jobs.sweeps import SWEEPS, SweepRun, build, build_grid
-from jobs.tasks import Task, make_tasks
+from jobs.launcher.tasks import Task, make_tasks
 
 
 def index_path(runs_root: Path, name: str) -> Path:

@@ -5,7 +5,7 @@
 
 A job is chained when its module has `stage_configs(cfg, ctx) -> [(job, cfg), ...]` (e.g.
 pretrain_finetune). Each stage is the same run as its own subcommand (same config, same run
-dir), submitted through jobs/slurm_submit.py with its own resources (a GPU only for the stages
+dir), submitted through jobs/launcher/slurm_submit.py with its own resources (a GPU only for the stages
 that use CUDA); a last job runs the chained job itself, which finds every stage done and writes
 its summary table. The first job is submitted held, every later one with
 `--dependency=afterok:<previous>`, and the first is released only once all are in: if an
@@ -20,13 +20,13 @@ import sys
 
 from gpt import rundir
 from jobs import job_module
-from jobs.cluster import pending_runs, resources_for, slurm_command
+from jobs.launcher.cluster import pending_runs, resources_for, slurm_command
 from jobs.context import JobContext
 from jobs.errors import LaunchError
-from jobs.request import LaunchRequest
-from jobs.slurm_submit import (build_script, check_folders, partition_for, record_submitted,
+from jobs.launcher.request import LaunchRequest
+from jobs.launcher.slurm_submit import (build_script, check_folders, partition_for, record_submitted,
                                sbatch_file, wait_for_jobs)
-from jobs.tasks import Task, make_tasks
+from jobs.launcher.tasks import Task, make_tasks
 
 
 def is_chained(job: str) -> bool:
