@@ -38,6 +38,19 @@ def autocast_for(device: torch.device, amp: bool):
     return nullcontext
 
 
+def seed_device(seed: int, device: torch.device) -> None:
+    """Seed the random numbers that ops on `device` draw, as torch.manual_seed does for it.
+
+    On a CPU run that is the CPU generator alone: torch.manual_seed also queues a seeding of every
+    backend not yet started (CUDA, XPU, MTIA), recording a stack trace each time, about 0.3 ms of a
+    training step (measured at the trainer's call depth). Other devices keep torch.manual_seed.
+    """
+    if device.type == "cpu":
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
 @contextmanager
 def compile_errors_as_config_errors(compiling: bool):
     """torch.compile failures (they surface at the first call) as one line suggesting compile=false."""

@@ -36,7 +36,7 @@ from gpt import build_model, distributed, perf, phases, rundir
 from gpt.batches import Batches
 from gpt.checkpoint import load_checkpoint, load_model_state, load_optimizer_state, save_checkpoint
 from gpt.config import RunConfig
-from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device
+from gpt.device import autocast_for, compile_errors_as_config_errors, enable_tf32, resolve_device, seed_device
 from gpt.divergence import all_finite, diverged
 from gpt.epoch_batches import for_training, token_counter, total_iters
 from gpt.evaluation import batch_loss, evaluate
@@ -112,8 +112,7 @@ class _Loop:
         self.model = torch.compile(model) if cfg.train.compile else model   # evaluation: no DDP
         self.train_model = distributed.wrap(self.model, world, device)      # gradients averaged
         self.max_iters, self.per_epoch = total_iters(cfg, batches)
-        self.metrics = run_dir / rundir.METRICS
-        self.attempt = attempts(self.metrics)   # 0-based: the starts before this one
+        self.metrics, self.attempt = run_dir / rundir.METRICS, attempts(run_dir / rundir.METRICS)   # starts before
         self.autocast = autocast_for(device, cfg.train.amp)
         self.progress = Progress(cfg.train.progress if world.is_main else "off", self.max_iters,
                                  state.step, cfg.name)
@@ -130,7 +129,8 @@ class _Loop:
     def log(self, kind: str, **row) -> None:
         """Append a metrics.jsonl row stamped with the step and wall time (rank 0 only)."""
         if self.world.is_main:
-            append_jsonl(self.metrics, row := {"kind": kind, "step": self.state.step, "time": time.time(), **row})
+            row = {"kind": kind, "step": self.state.step, "time": time.time(), **row}
+            append_jsonl(self.metrics, row, durable=kind != "train")   # train rows: synced with last.pt
             self.trackers.log(row)            # train.loggers: the same row into TensorBoard / W&B
 
     def epoch(self) -> float:
@@ -178,7 +178,7 @@ class _Loop:
         """One optimizer step over grad_accum micro-batches; the loss stays on the device."""
         cfg, s = self.cfg, self.state
         accum = cfg.train.grad_accum
-        torch.manual_seed(cfg.seed * 1_000_003 + s.step)   # dropout: a pure function of (seed, step)
+        seed_device(cfg.seed * 1_000_003 + s.step, self.device)   # dropout: a function of (seed, step)
         lr = lr_at(s.step, cfg.optim, self.max_iters, self.tokens_before)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -267,6 +267,7 @@ class _Loop:
         self._check_finite(params=True)       # never save a diverged state (every rank checks)
         if self.world.is_main:
             with phases.timed("checkpoints"):
+                rundir.sync_file(self.metrics)   # the train rows up to here, before last.pt says "step s"
                 save_checkpoint(self.run_dir / rundir.LAST, self._checkpoint())
 
     def _interrupt(self) -> dict:

@@ -1,6 +1,8 @@
 """The trainer on real data at toy scale: learning, exact resume, checkpoints, bad state."""
 import dataclasses
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,3 +123,24 @@ def test_init_from_needs_a_finished_run_with_matching_shapes(shakespeare, tmp_pa
     with pytest.raises(CheckpointError, match="not a finished run dir"):
         train(dataclasses.replace(base, init_from=str(tmp_path / "nothing")), tmp_path / "x",
               shakespeare.batches)
+
+
+def test_train_rows_reach_the_disk_with_each_last_pt_not_one_fsync_each(shakespeare, tmp_path, monkeypatch):
+    synced = []   # the file each real fsync flushed, in order
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    cfg = _cfg(shakespeare.tokenizer.vocab_size, max_iters=20, checkpoint_interval=5)
+    assert train(cfg, tmp_path / "run", shakespeare.batches)["status"] == "completed"
+    rows = rundir.read_jsonl(tmp_path / "run" / rundir.METRICS)
+    assert sum(r["kind"] == "train" for r in rows) == 20
+    metric_syncs = synced.count(rundir.METRICS)
+    assert metric_syncs < sum(r["kind"] != "train" for r in rows) + 20 // 5 + 1   # not one per train row
+    # every write of last.pt comes after the metrics rows it covers were flushed
+    for i, name in enumerate(synced):
+        if "last.pt" in name:
+            assert rundir.METRICS in synced[:i], synced[:i + 1]
+            assert synced[i - 1] == rundir.METRICS or "last.pt" in synced[i - 1], synced[:i + 1]
