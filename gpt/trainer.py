@@ -12,7 +12,7 @@
 - No host sync per step: losses stay on the device and are read at log intervals, where their
   finiteness is checked; before every checkpoint write the losses since the last check and the
   parameters are checked too, so last.pt/best.pt never hold a diverged state (DivergedError).
-- Input is built ahead on a thread (gpt.prefetch); on CUDA: bf16 autocast, TF32, fused AdamW,
+- Input is built ahead on a thread for an accelerator, inline on a CPU (gpt.prefetch); on CUDA: bf16 autocast, TF32, fused AdamW,
   optional torch.compile, memory and MFU (gpt.perf) in the train rows.
 - Data parallel (gpt.distributed; started by torchrun or srun): train.batch_size is the global
   batch, rank r trains on rows [r*B/W, (r+1)*B/W) of the same (seed, step) batch under DDP, so W

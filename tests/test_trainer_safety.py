@@ -87,14 +87,16 @@ def test_prefetch_gives_the_batches_of_train_batch(stream, batches):
     if batches == "examples":
         x = np.arange(30 * 8).reshape(30, 8)
         stream = ArrayExamples({"train": (x, x + 1, np.ones((30, 8), np.float32))})
-    with Prefetcher(stream, 7, 4, first=3, device=torch.device("cpu")) as ahead:
-        got = [ahead.get(i) for i in range(3, 20)]
-        with pytest.raises(ValueError, match="expected batch 20"):
-            ahead.get(25)
-    for i, (x, y, m) in zip(range(3, 20), got):
-        ex, ey, em = stream.train_batch(7, i, 4)
-        assert torch.equal(x, ex) and torch.equal(y, ey)
-        assert (m is None and em is None) or torch.equal(m, em)
+    for depth in (None, 2):   # None on a CPU: built inline; 2: on the thread, as for a GPU
+        with Prefetcher(stream, 7, 4, first=3, device=torch.device("cpu"), depth=depth) as ahead:
+            assert (ahead.pool is None) == (depth is None)
+            got = [ahead.get(i) for i in range(3, 20)]
+            with pytest.raises(ValueError, match="expected batch 20"):
+                ahead.get(25)
+        for i, (x, y, m) in zip(range(3, 20), got):
+            ex, ey, em = stream.train_batch(7, i, 4)
+            assert torch.equal(x, ex) and torch.equal(y, ey)
+            assert (m is None and em is None) or torch.equal(m, em)
 
 
 HOLD = """
