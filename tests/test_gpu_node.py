@@ -42,7 +42,8 @@ TORCH_APIS: dict[str, tuple[str, str]] = {
     "torch.ones_like": ("1.0", ""), "torch.zeros": ("1.0", "device dtype"), "torch.tensor": ("1.0", "device dtype"),
     "torch.randint": ("1.0", "device"), "torch.randn": ("1.0", "device"), "torch.sort": ("1.0", "dim descending"),
     "torch.stack": ("1.0", "dim"), "torch.topk": ("1.0", "dim"), "torch.tril": ("1.0", ""),
-    "torch.manual_seed": ("1.0", ""), "torch.get_num_threads": ("1.0", ""),
+    "torch.manual_seed": ("1.0", ""), "torch.default_generator.manual_seed": ("1.0", ""),
+    "torch.get_num_threads": ("1.0", ""),
     "torch.save": ("1.0", ""), "torch.load": ("1.0", "map_location"), "torch.load(weights_only=)": ("1.13", ""),
     "torch.linalg.qr": ("1.8", ""), "torch.linalg.svd": ("1.8", ""), "torch.linalg.svdvals": ("1.9", ""),
     # mixed precision, compile, TF32
