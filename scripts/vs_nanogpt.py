@@ -80,6 +80,8 @@ def main() -> None:
               "`python scripts/vs_nanogpt.py --help`")
     if args.iters < 251 or args.pairs < 1:   # sample.py reads the checkpoint train.py writes at 250
         _fail("--iters must be >= 251 (nanoGPT writes its checkpoint at the step-250 eval) and --pairs >= 1")
+    if args.threads is not None and args.threads < 1:
+        _fail(f"--threads {args.threads} must be >= 1 (leave it out for torch's default)")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)

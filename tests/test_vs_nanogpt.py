@@ -27,3 +27,5 @@ def test_a_folder_that_is_not_a_prepared_checkout_is_one_line(tmp_path):
     (tmp_path / "data" / "shakespeare_char" / "train.bin").write_bytes(b"")
     out = _run("--nanogpt", str(tmp_path), "--iters", "100")
     assert out.returncode == 2 and "--iters must be >= 251" in out.stderr
+    out = _run("--nanogpt", str(tmp_path), "--threads", "0")
+    assert out.returncode == 2 and "--threads 0 must be >= 1" in out.stderr
