@@ -264,7 +264,10 @@ def wrap(model: torch.nn.Module, world: World, device: torch.device) -> torch.nn
     if not world.distributed:
         return model
     ids = [device.index] if device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    # DDP copies parameters and buffers from rank 0 when it wraps the model. Our buffers (causal
+    # masks, RoPE/ALiBi tables, performer features, bigbird's seed) never change after that, so they
+    # are not broadcast again before every forward (n_layer x block_size^2 bytes of masks alone).
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
 def no_sync(model: torch.nn.Module, skip: bool):

@@ -64,7 +64,7 @@ TORCH_APIS: dict[str, tuple[str, str]] = {
     "torch.distributed.all_reduce": ("1.0", "op"), "torch.distributed.ReduceOp.SUM": ("1.0", ""),
     "torch.distributed.ReduceOp.MIN": ("1.0", ""), "torch.distributed.all_gather_object": ("1.8", ""),
     "torch.distributed.destroy_process_group": ("1.0", ""),
-    "torch.nn.parallel.DistributedDataParallel": ("1.0", "device_ids"),
+    "torch.nn.parallel.DistributedDataParallel": ("1.0", "device_ids broadcast_buffers"),
     # modules, functions, initialisers, optimizers
     "torch.nn.Module": ("1.0", ""), "torch.nn.ModuleList": ("1.0", ""), "torch.nn.Sequential": ("1.0", ""),
     "torch.nn.Parameter": ("1.0", ""), "torch.nn.Linear": ("1.0", "bias"), "torch.nn.Embedding": ("1.0", ""),
