@@ -13,9 +13,11 @@ F seconds to its first metrics row, R metrics rows in all), then again (kept in 
 lands where intended on a busy machine: a share (--startup-share) fires a random delay up to F
 after the start (startup: lock, config check, resume), the rest a random jitter (--jitter-s)
 after the killed run's metrics reach a random row count up to 0.8 R (training, evaluation, checkpoint
-writes, stage changes); all drawn from --seed. The last attempt runs to the end. A kill that lands
-after the job's last summary.json cut no work short: it is counted apart, as late, and ends the
-killing. `{runs_root}` is replaced by the runs root of the run, `{port}` by a free TCP port per attempt.
+writes, stage changes); all drawn from --seed. Kill i of N draws its row count from the i-th of N
+equal bands of [1, 0.8 R], so that an early kill leaves rows for the later ones. The last attempt
+runs to the end. A kill that lands after the job's last summary.json cut no work short: it is
+counted apart, as late, and ends the killing; so does one whose attempt finished before it fired
+(outrun: a toy job's last rows can come faster than the jitter). `{runs_root}` is replaced by the runs root of the run, `{port}` by a free TCP port per attempt.
 --victim all kills the command and every process below it (a node lost); --victim one kills
 one random process below the command (one torchrun rank lost): the rest must then exit by itself
 within --fault-bound-s, else the attempt counts as hung (the loop fails).
@@ -23,7 +25,7 @@ within --fault-bound-s, else the attempt counts as hung (the loop fails).
 Compared: every (kind, step) train/val row of every metrics.jsonl of the reference (the last row
 written per step, as readers keep it) with the killed run's, all fields except wall-clock ones
 (time, ms/step, tokens/s, elapsed, MFU, memory); and every summary.json and eval/*.json, less the
-same fields and the attempt count. Exit 0 when every row and file is equal and every kill landed.
+same fields and the attempt count. Exit 0 when every row and file is equal and no attempt failed.
 Attempt logs: WORK/logs/. Prints one line per job: job, kills, rows compared, rows equal.
 """
 from __future__ import annotations
@@ -144,12 +146,15 @@ class Timing:
     total_rows: int
     jitter_s: float
 
-    def draw(self, rng: random.Random, rows_now: int) -> tuple[float, int]:
-        """(seconds to wait after the trigger, rows that trigger it: 0 = at the start)."""
+    def draw(self, rng: random.Random, rows_now: int, kill: int, kills: int) -> tuple[float, int]:
+        """(seconds to wait after the trigger, rows that trigger it: 0 = at the start) for kill
+        number `kill` (from 0) of `kills`: its rows come from the kill-th of `kills` bands."""
         if rng.random() < self.startup_share:
             return rng.uniform(0.1, max(0.2, self.first_row_s)), 0
-        last = max(rows_now + 1, int(0.8 * self.total_rows))
-        return rng.uniform(0, self.jitter_s), rng.randint(rows_now + 1, last)
+        span = 0.8 * self.total_rows
+        first = max(rows_now + 1, int(span * kill / kills))
+        last = max(first, int(span * (kill + 1) / kills))
+        return rng.uniform(0, self.jitter_s), rng.randint(first, last)
 
 
 def _wait(proc: subprocess.Popen, runs_root: Path, trigger: tuple[float, int] | None,
@@ -178,12 +183,13 @@ def kill_loop(command: list[str], runs_root: Path, logs: Path, out: Outcome, kil
               timing: Timing, seed: int, timeout_s: float, reference: Path,
               victim: str = "all", fault_bound_s: float = 60.0, env: dict | None = None) -> None:
     """Start, SIGKILL when the seeded trigger fires, restart, `kills` times; then run to the end.
-    A kill after the job's last summary is counted apart (late_kills) and ends the killing."""
+    A kill after the job's last summary is counted apart (late_kills) and ends the killing; a kill
+    the attempt outran (it exited 0 first) is counted as outrun_kills."""
     rng = random.Random(seed)
     while True:
         log = logs / f"attempt-{out.attempts:03d}.log"
         killing = out.kills < kills and not out.late_kills
-        trigger = timing.draw(rng, count_rows(runs_root)) if killing else None
+        trigger = timing.draw(rng, count_rows(runs_root), out.kills, kills) if killing else None
         proc = _start(command, runs_root, log, env)
         out.attempts += 1
         code = _wait(proc, runs_root, trigger, timeout_s)
@@ -195,6 +201,8 @@ def kill_loop(command: list[str], runs_root: Path, logs: Path, out: Outcome, kil
             else:
                 out.kills += 1
             continue
+        if code == 0 and killing:
+            out.outrun_kills += 1          # finished before its kill fired: nothing left to cut
         if code is None:
             _kill_tree(proc)
             out.failures.append(f"attempt {out.attempts} ran past {timeout_s} s (log {log})")

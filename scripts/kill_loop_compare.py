@@ -21,6 +21,7 @@ class Outcome:
     job: str
     kills: int = 0              # SIGKILLs that cut work short (before the job's last summary.json)
     late_kills: int = 0         # SIGKILLs after it: only the exit path was hit
+    outrun_kills: int = 0       # kills whose attempt finished before they fired (a fast machine)
     attempts: int = 0
     rows_compared: int = 0
     rows_equal: int = 0
@@ -40,7 +41,8 @@ class Outcome:
     def line(self) -> str:
         """The one-line figure the closing note quotes."""
         fault = f" worst_exit_after_fault_s={max(self.fault_exit_s):.1f}" if self.fault_exit_s else ""
-        return (f"job={self.job} kills={self.kills} late_kills={self.late_kills} attempts={self.attempts} rows_compared="
+        return (f"job={self.job} kills={self.kills} late_kills={self.late_kills} "
+                f"outrun_kills={self.outrun_kills} attempts={self.attempts} rows_compared="
                 f"{self.rows_compared} rows_equal={self.rows_equal} files_compared={self.files_compared} "
                 f"files_equal={self.files_equal}{fault} finished_runs_at_kills="
                 f"{','.join(map(str, self.done_at_kill)) or '-'} result={'PASS' if self.ok else 'FAIL'}"

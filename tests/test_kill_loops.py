@@ -41,7 +41,7 @@ def _loop(job, command, tmp_path, data_root, kills=2, seed=0, **kw) -> kill_loop
                             env=_env(data_root), **kw)
     print(out.line())
     assert out.ok, out.line()
-    assert out.kills + out.late_kills == kills and out.kills >= 1, out.line()
+    assert out.kills + out.late_kills + out.outrun_kills == kills and out.kills >= 1, out.line()
     return out
 
 
